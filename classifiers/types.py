@@ -1,0 +1,56 @@
+"""What the classifiers say about one text. Every label carries the terms that drove it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+@dataclass(slots=True)
+class Label:
+    """A label with its score and the words that explain it."""
+
+    name: str
+    score: float
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Classification:
+    sentiment: str = "neutral"
+    sentiment_score: float = 0.0
+    sentiment_proba: dict[str, float] = field(default_factory=dict)
+    sentiment_terms: list[str] = field(default_factory=list)
+    topics: list[Label] = field(default_factory=list)
+    hostile: bool = False
+    hostility_score: float = 0.0
+    hostility_terms: list[str] = field(default_factory=list)
+    # Who the hostility is aimed at: "institution" or an official's name from the config.
+    hostility_targets: list[str] = field(default_factory=list)
+    crisis: list[Label] = field(default_factory=list)
+
+    @property
+    def topic_names(self) -> list[str]:
+        return [label.name for label in self.topics]
+
+    @property
+    def crisis_kinds(self) -> list[str]:
+        return [label.name for label in self.crisis]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Classification:
+        data = dict(data)
+        data["topics"] = [Label(**item) for item in data.get("topics", [])]
+        data["crisis"] = [Label(**item) for item in data.get("crisis", [])]
+        return cls(**data)
+
+
+class TextClassifier(Protocol):
+    """What the pipeline needs from the classifier stack."""
+
+    def classify_batch(self, texts: list[str]) -> list[Classification]: ...

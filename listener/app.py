@@ -1,0 +1,289 @@
+"""The daemon's parts wired together, and the hooks through which each area plugs in.
+
+Areas do not reach into each other; each has a `setup(app)` (listed in EXTENSIONS) that registers what it
+brings: long-running components, a step of the per-minute evaluation (detection, then rules), scheduled
+jobs, web routes and health reports. Data flows one way: source → pipeline → store → detectors → rules
+→ alerts, each stage reading what the previous one wrote in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from listener.clock import Clock, ReplayClock
+from listener.metrics import Metrics
+from listener.pipeline import Pipeline
+from listener.settings import Settings
+from listener.sources import Source, SourceContext, source_class
+from listener.store import Store
+from listener.supervisor import Supervised, Supervisor
+from listener.timeutil import bucket_start, minute_bucket
+
+log = logging.getLogger("vigie.app")
+
+# Modules with a `setup(app)` function, in the order they are set up.
+EXTENSIONS = [
+    "listener.detection",
+    "rules.extension",
+    "alerts.extension",
+    "listener.sources.ingest",
+]
+
+
+@dataclass
+class EvaluationStep:
+    name: str
+    order: int
+    run: Callable[[datetime], Any]
+
+
+@dataclass
+class Job:
+    name: str
+    func: Callable[[], Any]
+    cron: str | None = None
+    interval_seconds: float | None = None
+
+
+class Vigie:
+    """One daemon instance: settings, store, clock, pipeline and everything registered on it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        classifier: Any = None,
+        deliver: bool = True,
+        web_enabled: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.metrics = Metrics()
+        self.store = store or Store(settings.resolve(settings.store.path))
+        self.deliver = deliver
+        self.web_enabled = settings.web.enabled if web_enabled is None else web_enabled
+        self.tz = ZoneInfo(settings.institution.timezone)
+        if classifier is None and settings.pipeline.classify:
+            from classifiers import load_classifier
+
+            classifier = load_classifier(settings.classifiers, settings.institution)
+        self.classifier = classifier
+        self.pipeline = Pipeline(
+            self.store,
+            clock=self.clock,
+            metrics=self.metrics,
+            classifier=classifier if settings.pipeline.classify else None,
+            languages=settings.pipeline.languages,
+            watch_keywords=settings.pipeline.watch_keywords,
+            queue_batches=settings.pipeline.queue_batches,
+            dedupe_cache_size=settings.pipeline.dedupe_cache_size,
+        )
+        self.supervisor = Supervisor(on_restart=lambda name: self.metrics.component_restarts.labels(component=name).inc())
+        self.sources: list[Source] = []
+        self.evaluation_steps: list[EvaluationStep] = []
+        self.jobs: list[Job] = []
+        self.routes: list[web.RouteDef] = []
+        self.components: list[Supervised] = []
+        self.health_reports: dict[str, Callable[[], dict[str, Any]]] = {}
+        self.shutdown_hooks: list[Callable[[], Awaitable[None] | None]] = []
+        self.extensions: dict[str, Any] = {}
+        self.http: aiohttp.ClientSession | None = None
+        self.web_runner: web.AppRunner | None = None
+        self.web_port: int | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.last_evaluated_bucket: int | None = None
+        self.stopping = asyncio.Event()
+        self._evaluation_lock = asyncio.Lock()
+        self.source_context = SourceContext(store=self.store, clock=self.clock, metrics=self.metrics)
+        for source_settings in settings.sources:
+            if source_settings.enabled:
+                self.sources.append(source_class(source_settings.type)(source_settings, self.source_context))
+        for module_name in EXTENSIONS:
+            module = importlib.import_module(module_name)
+            self.extensions[module_name] = module.setup(self)
+
+    # -- registration hooks ---------------------------------------------------------------------
+
+    def add_component(self, name: str, run: Callable[[], Awaitable[None]], health=None, finite=False) -> None:
+        self.components.append(Supervised(name=name, run=run, health=health, finite=finite))
+
+    def add_evaluation_step(self, name: str, order: int, run: Callable[[datetime], Any]) -> None:
+        self.evaluation_steps.append(EvaluationStep(name, order, run))
+        self.evaluation_steps.sort(key=lambda step: step.order)
+
+    def add_job(self, name: str, func: Callable[[], Any], *, cron: str | None = None, interval_seconds=None) -> None:
+        self.jobs.append(Job(name, func, cron, interval_seconds))
+
+    def add_routes(self, routes: list[web.RouteDef]) -> None:
+        self.routes.extend(routes)
+
+    def add_health(self, name: str, report: Callable[[], dict[str, Any]]) -> None:
+        self.health_reports[name] = report
+
+    def on_shutdown(self, hook: Callable[[], Awaitable[None] | None]) -> None:
+        self.shutdown_hooks.append(hook)
+
+    # -- evaluation -------------------------------------------------------------------------------
+
+    async def evaluate(self, as_of: datetime) -> None:
+        """One detection and rules pass as of a moment (the end of a minute bucket)."""
+        async with self._evaluation_lock:
+            with self.metrics.evaluation_seconds.time():
+                for step in self.evaluation_steps:
+                    try:
+                        result = step.run(as_of)
+                        if asyncio.iscoroutine(result):
+                            await result
+                    except Exception:
+                        log.exception("evaluation step %s failed at %s", step.name, as_of.isoformat())
+
+    async def evaluate_through(self, moment: datetime) -> None:
+        """Evaluate every completed minute bucket up to `moment`, in order (catching up after a replay)."""
+        last_complete = minute_bucket(moment) - 1
+        if self.last_evaluated_bucket is None:
+            self.last_evaluated_bucket = last_complete - 1
+        interval = max(1, self.settings.detectors.interval_seconds // 60)
+        while self.last_evaluated_bucket < last_complete:
+            self.last_evaluated_bucket = min(self.last_evaluated_bucket + interval, last_complete)
+            await self.evaluate(bucket_start(self.last_evaluated_bucket + 1))
+
+    async def _evaluation_loop(self) -> None:
+        interval = timedelta(seconds=self.settings.detectors.interval_seconds)
+        while True:
+            now = self.clock.now()
+            await self.evaluate_through(now)
+            next_tick = bucket_start(minute_bucket(now) + 1) if interval.total_seconds() <= 60 else now + interval
+            await self.clock.sleep_until(next_tick)
+            if isinstance(self.clock, ReplayClock) and self.clock.closed:
+                await self.evaluate_through(self.clock.now() + timedelta(minutes=1))
+                return
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self.source_context.http = self.http
+        self.supervisor.start(Supervised("pipeline", self.pipeline.run, self.pipeline.health, finite=True))
+        for source in self.sources:
+            self.supervisor.start(
+                Supervised(
+                    f"source:{source.name}",
+                    lambda source=source: source.run(self.pipeline),
+                    source.health.as_dict,
+                    finite=getattr(source, "finite", source.type == "replay"),
+                )
+            )
+        if self.evaluation_steps:
+            self.supervisor.start(Supervised("evaluation", self._evaluation_loop, finite=self.clock.replay))
+        for component in self.components:
+            self.supervisor.start(component)
+        self._start_scheduler()
+        if self.web_enabled:
+            await self._start_web()
+
+    def _start_scheduler(self) -> None:
+        if not self.jobs:
+            return
+        self.scheduler = AsyncIOScheduler(timezone=self.tz)
+        for job in self.jobs:
+            if job.cron:
+                trigger = CronTrigger.from_crontab(job.cron, timezone=self.tz)
+                self.scheduler.add_job(job.func, trigger, id=job.name, name=job.name, misfire_grace_time=3600)
+            elif job.interval_seconds:
+                self.scheduler.add_job(
+                    job.func, "interval", seconds=job.interval_seconds, id=job.name, name=job.name
+                )
+        self.scheduler.start()
+
+    async def _start_web(self) -> None:
+        from listener.web import build_web_app
+
+        application = build_web_app(self)
+        self.web_runner = web.AppRunner(application, access_log=None)
+        await self.web_runner.setup()
+        site = web.TCPSite(self.web_runner, self.settings.web.host, self.settings.web.port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.web_port = sockets[0].getsockname()[1] if sockets else self.settings.web.port
+        log.info("web server on http://%s:%s", self.settings.web.host, self.web_port)
+
+    async def wait_for_sources(self) -> None:
+        """Wait until every finite source (a replay) has handed over all it has."""
+        finite = [c for c in self.supervisor.components.values() if c.name.startswith("source:") and c.finite]
+        tasks = [c.task for c in finite if c.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def finish_replay(self) -> None:
+        """After a replay: drain the pipeline, then evaluate the last minutes of recorded time."""
+        await self.stop_sources()
+        await self.drain_pipeline()
+        if self.evaluation_steps:
+            await self.evaluate_through(self.clock.now() + timedelta(minutes=2))
+
+    async def stop_sources(self) -> None:
+        await self.supervisor.stop([name for name in self.supervisor.components if name.startswith("source:")])
+
+    async def drain_pipeline(self, timeout: float = 8.0) -> None:
+        pipeline = self.supervisor.components.get("pipeline")
+        if pipeline is None or pipeline.task is None or pipeline.task.done():
+            # Consumer not running (never started or crashed): process what is queued here.
+            while not self.pipeline.queue.empty():
+                item = self.pipeline.queue.get_nowait()
+                if item is not None:
+                    self.pipeline.process(item.mentions, item.source, item.cursor)
+            return
+        await self.pipeline.drain()
+        try:
+            await asyncio.wait_for(asyncio.shield(pipeline.task), timeout)
+        except TimeoutError:
+            log.error("pipeline did not drain within %.0fs", timeout)
+
+    async def stop(self) -> None:
+        """Stop polling, drain the pipeline, run shutdown hooks, close the store."""
+        self.stopping.set()
+        await self.stop_sources()
+        await self.drain_pipeline()
+        self.clock.close()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        others = [name for name in self.supervisor.components if name != "pipeline"]
+        await self.supervisor.stop(others, timeout=3)
+        for hook in self.shutdown_hooks:
+            try:
+                result = hook()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("shutdown hook failed")
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()
+        if self.http is not None:
+            await self.http.close()
+        self.store.close()
+
+    def health(self) -> dict[str, Any]:
+        components = self.supervisor.status()
+        for name, report in self.health_reports.items():
+            try:
+                components[name] = report()
+            except Exception as exc:
+                components[name] = {"state": "error", "error": repr(exc)}
+        bad = {"failing", "restarting", "error"}
+        degraded = any(component.get("state") in bad for component in components.values())
+        return {"status": "degraded" if degraded else "ok", "components": components}

@@ -1,0 +1,185 @@
+"""The ingest pipeline: dedupe → language → classify → store (+ counters + cursor, atomically).
+
+Sources put batches on a bounded queue (back-pressure: a fast source waits rather than grows memory);
+one consumer task takes them through the stages. Each stage is a small object with `process(batch)`,
+so a stage can be swapped or tested alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from classifiers.language import detect_language
+from classifiers.types import TextClassifier
+from listener.clock import Clock
+from listener.counting import KeyCounter
+from listener.metrics import Metrics
+from listener.models import Mention
+from listener.store import Store
+
+log = logging.getLogger("vigie.pipeline")
+
+
+class DedupeStage:
+    """Drops mentions already seen: first in this batch, then in a bounded memory of recent ids, then
+    in the store. The store's unique index stays the final guard."""
+
+    def __init__(self, store: Store, cache_size: int) -> None:
+        self.store = store
+        self.cache_size = cache_size
+        self.recent: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def process(self, batch: list[Mention]) -> list[Mention]:
+        fresh: dict[tuple[str, str], Mention] = {}
+        for mention in batch:
+            key = (mention.source, mention.external_id)
+            if key not in self.recent and key not in fresh:
+                fresh[key] = mention
+        by_source: dict[str, list[str]] = {}
+        for source, external_id in fresh:
+            by_source.setdefault(source, []).append(external_id)
+        for source, ids in by_source.items():
+            for known in self.store.known_external_ids(source, ids):
+                fresh.pop((source, known), None)
+        return list(fresh.values())
+
+    def remember(self, mentions: list[Mention]) -> None:
+        if not self.cache_size:
+            return
+        for mention in mentions:
+            self.recent[(mention.source, mention.external_id)] = None
+        while len(self.recent) > self.cache_size:
+            self.recent.popitem(last=False)
+
+
+class LanguageStage:
+    def process(self, batch: list[Mention]) -> list[Mention]:
+        for mention in batch:
+            if not mention.lang:
+                mention.lang = detect_language(mention.text)
+            else:
+                mention.lang = mention.lang.split("-")[0].lower()
+        return batch
+
+
+class ClassifyStage:
+    """Labels mentions in the configured languages; others are stored and counted unlabelled."""
+
+    def __init__(self, classifier: TextClassifier, languages: list[str]) -> None:
+        self.classifier = classifier
+        self.languages = set(languages)
+
+    def process(self, batch: list[Mention]) -> list[Mention]:
+        targets = [m for m in batch if not self.languages or m.lang in self.languages]
+        if targets:
+            for mention, labels in zip(
+                targets, self.classifier.classify_batch([m.text for m in targets]), strict=True
+            ):
+                mention.labels = labels
+        return batch
+
+
+class StoreStage:
+    """Mentions, their counter increments and the source cursor go in one transaction."""
+
+    def __init__(self, store: Store, counter: KeyCounter) -> None:
+        self.store = store
+        self.counter = counter
+
+    def process(self, batch: list[Mention], source: str | None, cursor: str | None) -> list[Mention]:
+        with self.store.transaction():
+            inserted = self.store.insert_mentions(batch)
+            self.store.add_counts(self.counter.count(inserted))
+            if source is not None and cursor is not None:
+                self.store.set_cursor(source, cursor)
+        return inserted
+
+
+@dataclass
+class _Item:
+    mentions: list[Mention]
+    source: str
+    cursor: str | None
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        classifier: TextClassifier | None,
+        languages: list[str],
+        watch_keywords: list[str] | None = None,
+        queue_batches: int = 64,
+        dedupe_cache_size: int = 200_000,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self.dedupe = DedupeStage(store, dedupe_cache_size)
+        self.language = LanguageStage()
+        self.classify = ClassifyStage(classifier, languages) if classifier is not None else None
+        self.storage = StoreStage(store, KeyCounter(watch_keywords or []))
+        self.queue: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=queue_batches)
+        self.processed_batches = 0
+        self.stored = 0
+        self.last_batch_at: float | None = None
+
+    async def put(self, mentions: list[Mention], *, source: str, cursor: str | None = None) -> None:
+        """Hand a batch over (waits while the queue is full). Empty batches still move the cursor."""
+        await self.queue.put(_Item(list(mentions), source, cursor))
+        self.metrics.pipeline_queue.set(self.queue.qsize())
+
+    def process(self, mentions: list[Mention], source: str | None = None, cursor: str | None = None) -> list[Mention]:
+        """Run one batch through every stage; returns the mentions newly stored."""
+        started = time.perf_counter()
+        fresh = self.dedupe.process(mentions)
+        duplicates = len(mentions) - len(fresh)
+        fresh = self.language.process(fresh)
+        if self.classify is not None:
+            fresh = self.classify.process(fresh)
+        inserted = self.storage.process(fresh, source, cursor)
+        self.dedupe.remember(inserted)
+        duplicates += len(fresh) - len(inserted)
+        per_source: dict[str, int] = {}
+        for mention in inserted:
+            per_source[mention.source] = per_source.get(mention.source, 0) + 1
+        for name, count in per_source.items():
+            self.metrics.mentions_ingested.labels(source=name).inc(count)
+        if duplicates and source is not None:
+            self.metrics.mentions_duplicate.labels(source=source).inc(duplicates)
+        if inserted and self.clock.replay:
+            self.clock.advance(max(mention.created_at for mention in inserted))  # type: ignore[attr-defined]
+        self.metrics.pipeline_latency.observe(time.perf_counter() - started)
+        self.processed_batches += 1
+        self.stored += len(inserted)
+        self.last_batch_at = time.time()
+        return inserted
+
+    async def run(self) -> None:
+        """Consume batches until a None sentinel arrives (sent by `drain`)."""
+        while True:
+            item = await self.queue.get()
+            try:
+                if item is None:
+                    return
+                self.process(item.mentions, item.source, item.cursor)
+            except Exception:
+                log.exception("pipeline failed on a batch of %d mentions from %s", len(item.mentions), item.source)
+                raise
+            finally:
+                self.queue.task_done()
+                self.metrics.pipeline_queue.set(self.queue.qsize())
+
+    async def drain(self) -> None:
+        """Process everything already queued, then stop the consumer."""
+        await self.queue.put(None)
+
+    def health(self) -> dict[str, object]:
+        return {"queued_batches": self.queue.qsize(), "batches": self.processed_batches, "stored": self.stored}

@@ -1,0 +1,167 @@
+"""Typed settings loaded from config.toml.
+
+Each area owns its own section model (sources, classifiers, detectors, rules, alerts); this module
+composes them and turns any validation problem into a ConfigError naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+
+from alerts.settings import AlertsSettings
+from classifiers.settings import ClassifierSettings, DetectorSettings
+from listener.errors import ConfigError
+from listener.settings_base import StrictModel
+from listener.sources.settings import SourceSettings
+from rules.settings import RulesSettings
+
+DEFAULT_CONFIG_NAME = "config.toml"
+
+
+class InstitutionSettings(StrictModel):
+    name: str = "Ville de Rivebelle"
+    timezone: str = "Europe/Paris"
+    officials: list[str] = Field(default_factory=list)
+    own_accounts: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class StoreSettings(StrictModel):
+    path: Path = Path("vigie.db")
+    retention_days: int = Field(default=90, ge=1)
+    purge_cron: str = "15 3 * * *"
+
+
+class WebSettings(StrictModel):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    ingest_token_env: str = "VIGIE_INGEST_TOKEN"
+    api_token_env: str = "VIGIE_API_TOKEN"
+
+
+class PipelineSettings(StrictModel):
+    batch_size: int = Field(default=500, ge=1)
+    queue_batches: int = Field(default=64, ge=1)
+    languages: list[str] = Field(default_factory=lambda: ["fr"])
+    classify: bool = True
+    watch_keywords: list[str] = Field(default_factory=list)
+    dedupe_cache_size: int = Field(default=200_000, ge=0)
+
+
+class LoggingSettings(StrictModel):
+    level: str = "INFO"
+    json_format: bool = False
+
+
+class Settings(StrictModel):
+    institution: InstitutionSettings = Field(default_factory=InstitutionSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    classifiers: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    detectors: DetectorSettings = Field(default_factory=DetectorSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+
+    # Where the settings came from; relative paths in the file are relative to its folder.
+    config_path: Path | None = Field(default=None, exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        """Resolve a path from the config relative to the config file's folder."""
+        if path.is_absolute() or self.config_path is None:
+            return path
+        return self.config_path.parent / path
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("VIGIE_CONFIG", DEFAULT_CONFIG_NAME))
+
+
+def _key_of(location: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """Turn a pydantic error location into the dotted key an operator sees in the file."""
+    parts: list[str] = []
+    node: Any = data
+    for item in location:
+        if isinstance(item, int):
+            name = None
+            if isinstance(node, list) and 0 <= item < len(node) and isinstance(node[item], dict):
+                name = node[item].get("name")
+            parts[-1] = f"{parts[-1]}[{item}]" + (f"({name})" if name else "") if parts else str(item)
+            node = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
+        else:
+            if isinstance(node, dict) and item not in node and node.get("type") == item:
+                continue  # tagged unions add the tag as a location step; it is not a key of the file
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts) or "(racine)"
+
+
+_FRENCH = {
+    "extra_forbidden": "clé inconnue",
+    "missing": "valeur obligatoire manquante",
+    "int_parsing": "type invalide : un entier est attendu",
+    "int_type": "type invalide : un entier est attendu",
+    "float_parsing": "type invalide : un nombre est attendu",
+    "float_type": "type invalide : un nombre est attendu",
+    "bool_parsing": "type invalide : true ou false est attendu",
+    "bool_type": "type invalide : true ou false est attendu",
+    "string_type": "type invalide : une chaîne est attendue",
+    "list_type": "type invalide : une liste est attendue",
+    "dict_type": "type invalide : une table est attendue",
+    "model_type": "type invalide : une table est attendue",
+    "literal_error": "valeur non autorisée",
+    "greater_than_equal": "valeur trop petite",
+    "less_than_equal": "valeur trop grande",
+    "greater_than": "valeur trop petite",
+    "less_than": "valeur trop grande",
+    "union_tag_invalid": "type inconnu",
+    "union_tag_not_found": "le champ « type » est obligatoire",
+    "value_error": "valeur invalide",
+}
+
+
+def settings_from_dict(data: dict[str, Any], path: Path | str = "<config>") -> Settings:
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = _key_of(tuple(first["loc"]), data)
+        french = _FRENCH.get(first["type"], "valeur invalide")
+        raise ConfigError(str(path), key, f"{french} ({first['msg']})", first["msg"]) from None
+    return settings
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read and validate a config file; every problem becomes a ConfigError naming the key."""
+    config_path = Path(path) if path is not None else default_config_path()
+    try:
+        raw = config_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(str(config_path), "(fichier)", "fichier introuvable", "file not found") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(config_path), "(syntaxe)", f"TOML invalide : {exc}", f"invalid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(config_path), "(fichier)", "le fichier n'est pas en UTF-8", "file is not UTF-8") from None
+    settings = settings_from_dict(data, config_path)
+    settings.config_path = config_path.resolve()
+    return settings

@@ -1,0 +1,100 @@
+"""What every collector is: a long-running task that hands batches of mentions to the pipeline.
+
+A source passes the cursor that covers a batch along with it; the pipeline saves that cursor in the
+same transaction as the mentions, so a crash never skips mentions (resume from the last stored batch)
+and never doubles them (the store de-duplicates on source and external id).
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from listener.clock import Clock
+from listener.models import Mention
+from listener.timeutil import to_iso
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from listener.metrics import Metrics
+    from listener.sources.settings import BaseSourceSettings
+    from listener.store import Store
+
+
+class MentionSink(Protocol):
+    async def put(self, mentions: list[Mention], *, source: str, cursor: str | None = None) -> None: ...
+
+
+@dataclass
+class SourceContext:
+    store: Store
+    clock: Clock
+    metrics: Metrics
+    http: aiohttp.ClientSession | None = None
+
+
+@dataclass
+class SourceHealth:
+    """What /healthz and `vigie status` say about a source."""
+
+    state: str = "starting"  # starting | ok | degraded | failing | finished | stopped
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_mention_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_errors: int = 0
+    mentions: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "last_poll_at": to_iso(self.last_poll_at) if self.last_poll_at else None,
+            "last_success_at": to_iso(self.last_success_at) if self.last_success_at else None,
+            "last_mention_at": to_iso(self.last_mention_at) if self.last_mention_at else None,
+            "last_error": self.last_error,
+            "consecutive_errors": self.consecutive_errors,
+            "mentions": self.mentions,
+            **self.extra,
+        }
+
+
+class Source(ABC):
+    """Base class: subclasses implement `run`, loop until cancelled, and keep `health` up to date."""
+
+    type: str = ""
+
+    def __init__(self, settings: BaseSourceSettings, context: SourceContext) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.context = context
+        self.health = SourceHealth()
+        self.log = logging.getLogger(f"vigie.source.{self.name}")
+
+    @abstractmethod
+    async def run(self, sink: MentionSink) -> None:
+        """Collect until cancelled (or, for finite sources, until done)."""
+
+    def load_cursor(self) -> str | None:
+        return self.context.store.get_cursor(self.name)
+
+    def record_success(self, mentions: list[Mention]) -> None:
+        now = self.context.clock.now()
+        self.health.last_poll_at = now
+        self.health.last_success_at = now
+        self.health.consecutive_errors = 0
+        self.health.state = "ok"
+        if mentions:
+            self.health.mentions += len(mentions)
+            self.health.last_mention_at = now
+
+    def record_error(self, error: BaseException | str) -> None:
+        self.health.last_poll_at = self.context.clock.now()
+        self.health.consecutive_errors += 1
+        self.health.last_error = str(error) if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        self.health.state = "failing" if self.health.consecutive_errors >= 3 else "degraded"
+        self.context.metrics.source_errors.labels(source=self.name).inc()

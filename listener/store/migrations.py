@@ -1,0 +1,203 @@
+"""Schema migrations, applied once each, in order, and recorded by name.
+
+Each area keeps its own migrations beside its code (rules/schema.py, alerts/schema.py) and lists them
+in MIGRATIONS; MIGRATION_MODULES says in which order the areas are applied. A migration is never edited
+once released: add a new one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from listener.timeutil import to_iso, utcnow
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    apply: Callable[[sqlite_utils.Database], None]
+
+
+MIGRATION_MODULES = ["listener.store.migrations", "rules.schema", "alerts.schema"]
+
+
+def _core_0001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE mentions (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            url TEXT,
+            author_handle TEXT,
+            author_name TEXT,
+            author_followers INTEGER,
+            text TEXT NOT NULL,
+            lang TEXT,
+            created_at TEXT NOT NULL,
+            collected_at TEXT NOT NULL,
+            likes INTEGER NOT NULL DEFAULT 0,
+            reposts INTEGER NOT NULL DEFAULT 0,
+            replies INTEGER NOT NULL DEFAULT 0,
+            matched TEXT NOT NULL DEFAULT '[]',
+            raw TEXT
+        );
+        CREATE UNIQUE INDEX idx_mentions_source_external ON mentions (source, external_id);
+        CREATE INDEX idx_mentions_created_at ON mentions (created_at);
+
+        CREATE TABLE cursors (
+            source TEXT PRIMARY KEY,
+            cursor TEXT,
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE counts (
+            key TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (key, bucket)
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_counts_bucket ON counts (bucket);
+
+        CREATE TABLE signals (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            at TEXT NOT NULL,
+            started_at TEXT,
+            score REAL NOT NULL DEFAULT 0,
+            severity TEXT NOT NULL DEFAULT 'info',
+            observed REAL,
+            expected REAL,
+            details TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX idx_signals_at ON signals (at);
+
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            rule_type TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            group_key TEXT,
+            severity TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            topic TEXT,
+            details TEXT NOT NULL DEFAULT '{}',
+            evidence TEXT NOT NULL DEFAULT '[]',
+            routes TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            fire_count INTEGER NOT NULL DEFAULT 1,
+            acked_by TEXT,
+            acked_at TEXT,
+            resolved_at TEXT,
+            escalation_level INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX idx_alerts_fingerprint ON alerts (fingerprint);
+        CREATE INDEX idx_alerts_created_at ON alerts (created_at);
+
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER REFERENCES alerts(id),
+            kind TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            target TEXT NOT NULL,
+            recipient_group TEXT,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            payload TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            last_error TEXT,
+            external_ref TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX idx_outbox_state ON outbox (state, not_before);
+
+        CREATE TABLE crisis_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            state TEXT NOT NULL,
+            since TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            actor TEXT NOT NULL DEFAULT 'system',
+            last_critical_at TEXT
+        );
+
+        CREATE TABLE crisis_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        );
+        """
+    )
+    # Full-text search over mention text (accents folded so "greve" finds "grève").
+    db["mentions"].enable_fts(
+        ["text", "author_handle"],
+        fts_version="FTS5",
+        tokenize="unicode61 remove_diacritics 2",
+        create_triggers=True,
+    )
+
+
+def _core_0002_labels(db: sqlite_utils.Database) -> None:
+    """Classification results as queryable columns, plus the full explanation as JSON."""
+    db.executescript(
+        """
+        ALTER TABLE mentions ADD COLUMN sentiment TEXT;
+        ALTER TABLE mentions ADD COLUMN sentiment_score REAL;
+        ALTER TABLE mentions ADD COLUMN topics TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE mentions ADD COLUMN hostile INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE mentions ADD COLUMN crisis TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE mentions ADD COLUMN labels TEXT;
+        """
+    )
+
+
+MIGRATIONS = [
+    Migration("core_0001_initial", _core_0001_initial),
+    Migration("core_0002_labels", _core_0002_labels),
+]
+
+
+def all_migrations() -> list[Migration]:
+    found: list[Migration] = []
+    for module_name in MIGRATION_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # an area with no tables of its own yet
+            raise
+        found.extend(getattr(module, "MIGRATIONS", []))
+    return found
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every migration not yet applied; return the names applied now."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _vigie_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT name FROM _vigie_migrations").fetchall()}
+    applied: list[str] = []
+    for migration in all_migrations():
+        if migration.name in done:
+            continue
+        with db.conn:
+            migration.apply(db)
+            db.execute(
+                "INSERT INTO _vigie_migrations (name, applied_at) VALUES (?, ?)",
+                [migration.name, to_iso(utcnow())],
+            )
+        applied.append(migration.name)
+    return applied

@@ -1,0 +1,305 @@
+"""Mentions, cursors, counters and signals in SQLite.
+
+Writes happen in short batched transactions on one connection owned by the event loop's thread.
+Other areas keep their own repositories (rules/, alerts/) over `store.db`; this class holds only
+what the listening side needs.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from classifiers.types import Classification
+from listener.models import Mention, Signal
+from listener.store.migrations import migrate
+from listener.timeutil import parse_time, to_iso, utcnow
+
+_MENTION_COLUMNS = (
+    "source, external_id, url, author_handle, author_name, author_followers, text, lang, created_at, "
+    "collected_at, likes, reposts, replies, matched, raw, sentiment, sentiment_score, topics, hostile, "
+    "crisis, labels"
+)
+_INSERT_MENTION = (
+    f"INSERT OR IGNORE INTO mentions ({_MENTION_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class Store:
+    def __init__(self, path: Path | str, *, migrate_schema: bool = True) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self._in_transaction = False
+        self.applied_migrations = migrate(self.db) if migrate_schema else []
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write; nested calls join the outer transaction."""
+        if self._in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    # -- mentions ---------------------------------------------------------------------------------
+
+    def known_external_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
+        ids = list(external_ids)
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT external_id FROM mentions WHERE source = ? AND external_id IN ({marks})",
+                [source, *chunk],
+            )
+            known.update(row[0] for row in rows)
+        return known
+
+    def insert_mentions(self, mentions: Iterable[Mention]) -> list[Mention]:
+        """Insert, skipping any (source, external_id) already stored; return the new ones with ids."""
+        inserted: list[Mention] = []
+        cursor = self.conn.cursor()
+        with self.transaction():
+            for mention in mentions:
+                labels = mention.labels
+                cursor.execute(
+                    _INSERT_MENTION,
+                    (
+                        mention.source,
+                        mention.external_id,
+                        mention.url,
+                        mention.author_handle,
+                        mention.author_name,
+                        mention.author_followers,
+                        mention.text,
+                        mention.lang,
+                        to_iso(mention.created_at),
+                        to_iso(mention.collected_at),
+                        mention.likes,
+                        mention.reposts,
+                        mention.replies,
+                        json.dumps(mention.matched, ensure_ascii=False),
+                        json.dumps(mention.raw, ensure_ascii=False) if mention.raw is not None else None,
+                        labels.sentiment if labels else None,
+                        labels.sentiment_score if labels else None,
+                        json.dumps(labels.topic_names if labels else [], ensure_ascii=False),
+                        int(labels.hostile) if labels else 0,
+                        json.dumps(labels.crisis_kinds if labels else [], ensure_ascii=False),
+                        json.dumps(labels.to_dict(), ensure_ascii=False) if labels else None,
+                    ),
+                )
+                if cursor.rowcount == 1:
+                    mention.id = cursor.lastrowid
+                    inserted.append(mention)
+        return inserted
+
+    def count_mentions(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
+
+    def _rows_to_mentions(self, cursor: sqlite3.Cursor) -> list[Mention]:
+        names = [description[0] for description in cursor.description]
+        mentions = []
+        for row in cursor:
+            record = dict(zip(names, row, strict=True))
+            labels = json.loads(record["labels"]) if record.get("labels") else None
+            mentions.append(
+                Mention(
+                    id=record["id"],
+                    source=record["source"],
+                    external_id=record["external_id"],
+                    url=record["url"],
+                    author_handle=record["author_handle"],
+                    author_name=record["author_name"],
+                    author_followers=record["author_followers"],
+                    text=record["text"],
+                    lang=record["lang"],
+                    created_at=parse_time(record["created_at"]),
+                    collected_at=parse_time(record["collected_at"]),
+                    likes=record["likes"],
+                    reposts=record["reposts"],
+                    replies=record["replies"],
+                    matched=json.loads(record["matched"] or "[]"),
+                    raw=json.loads(record["raw"]) if record["raw"] else None,
+                    labels=Classification.from_dict(labels) if labels else None,
+                )
+            )
+        return mentions
+
+    def get_mentions(self, ids: Iterable[int]) -> list[Mention]:
+        wanted = list(ids)
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        cursor = self.conn.execute(f"SELECT * FROM mentions WHERE id IN ({marks}) ORDER BY created_at", wanted)
+        return self._rows_to_mentions(cursor)
+
+    def mentions_between(
+        self, start: datetime, end: datetime, *, after_id: int = 0, limit: int | None = None
+    ) -> list[Mention]:
+        """Mentions created in [start, end), oldest first."""
+        sql = "SELECT * FROM mentions WHERE created_at >= ? AND created_at < ? AND id > ? ORDER BY created_at, id"
+        params: list[Any] = [to_iso(start), to_iso(end), after_id]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self._rows_to_mentions(self.conn.execute(sql, params))
+
+    def mentions_stored_after(self, after_id: int, until: datetime, limit: int = 10_000) -> list[Mention]:
+        """Mentions stored since a row id, created before `until`: how later stages follow the store."""
+        cursor = self.conn.execute(
+            "SELECT * FROM mentions WHERE id > ? AND created_at < ? ORDER BY id LIMIT ?",
+            [after_id, to_iso(until), limit],
+        )
+        return self._rows_to_mentions(cursor)
+
+    def recent_mentions(self, limit: int = 50) -> list[Mention]:
+        cursor = self.conn.execute("SELECT * FROM mentions ORDER BY created_at DESC, id DESC LIMIT ?", [limit])
+        return self._rows_to_mentions(cursor)
+
+    def search(self, query: str, limit: int = 20) -> list[Mention]:
+        """Full-text search; the query is quoted term by term so user input is never FTS syntax."""
+        terms = [term.replace('"', '""') for term in query.split() if term.strip()]
+        if not terms:
+            return []
+        match = " ".join(f'"{term}"' for term in terms)
+        cursor = self.conn.execute(
+            "SELECT mentions.* FROM mentions JOIN mentions_fts ON mentions.id = mentions_fts.rowid "
+            "WHERE mentions_fts MATCH ? ORDER BY mentions_fts.rank LIMIT ?",
+            [match, limit],
+        )
+        return self._rows_to_mentions(cursor)
+
+    def purge_older_than(self, days: float, now: datetime | None = None) -> int:
+        """Delete mentions created before now - days (personal data is not kept longer than needed)."""
+        cutoff = to_iso((now or utcnow()) - timedelta(days=days))
+        with self.transaction():
+            deleted = self.conn.execute("DELETE FROM mentions WHERE created_at < ?", [cutoff]).rowcount
+            cutoff_bucket = int(parse_time(cutoff).timestamp()) // 60
+            self.conn.execute("DELETE FROM counts WHERE bucket < ?", [cutoff_bucket])
+        return deleted
+
+    # -- cursors ----------------------------------------------------------------------------------
+
+    def get_cursor(self, source: str) -> str | None:
+        row = self.conn.execute("SELECT cursor FROM cursors WHERE source = ?", [source]).fetchone()
+        return row[0] if row else None
+
+    def set_cursor(self, source: str, cursor: str | None) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                [source, cursor, to_iso(utcnow())],
+            )
+
+    # -- counters ---------------------------------------------------------------------------------
+
+    def add_counts(self, counts: Mapping[tuple[str, int], int]) -> None:
+        if not counts:
+            return
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO counts (key, bucket, n) VALUES (?, ?, ?) "
+                "ON CONFLICT(key, bucket) DO UPDATE SET n = n + excluded.n",
+                [(key, bucket, n) for (key, bucket), n in counts.items()],
+            )
+
+    def counts_between(
+        self, start_bucket: int, end_bucket: int, key_prefix: str | None = None
+    ) -> list[tuple[str, int, int]]:
+        """(key, bucket, n) rows for buckets in [start, end), optionally for keys with a prefix."""
+        sql = "SELECT key, bucket, n FROM counts WHERE bucket >= ? AND bucket < ?"
+        params: list[Any] = [start_bucket, end_bucket]
+        if key_prefix:
+            sql += " AND key >= ? AND key < ?"
+            params += [key_prefix, key_prefix + "\uffff"]
+        return [tuple(row) for row in self.conn.execute(sql, params)]
+
+    def count_keys(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT DISTINCT key FROM counts")]
+
+    # -- signals ----------------------------------------------------------------------------------
+
+    def add_signals(self, signals: Iterable[Signal]) -> list[Signal]:
+        stored = []
+        with self.transaction():
+            for signal in signals:
+                cursor = self.conn.execute(
+                    "INSERT INTO signals (kind, key, at, started_at, score, severity, observed, expected, details) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        signal.kind,
+                        signal.key,
+                        to_iso(signal.at),
+                        to_iso(signal.started_at) if signal.started_at else None,
+                        signal.score,
+                        signal.severity,
+                        signal.observed,
+                        signal.expected,
+                        json.dumps(signal.details, ensure_ascii=False, default=str),
+                    ],
+                )
+                signal.id = cursor.lastrowid
+                stored.append(signal)
+        return stored
+
+    def signals_after(self, after_id: int, until: datetime | None = None) -> list[Signal]:
+        sql = "SELECT id, kind, key, at, started_at, score, severity, observed, expected, details FROM signals WHERE id > ?"
+        params: list[Any] = [after_id]
+        if until is not None:
+            sql += " AND at <= ?"
+            params.append(to_iso(until))
+        sql += " ORDER BY id"
+        return [
+            Signal(
+                id=row[0],
+                kind=row[1],
+                key=row[2],
+                at=parse_time(row[3]),
+                started_at=parse_time(row[4]) if row[4] else None,
+                score=row[5],
+                severity=row[6],
+                observed=row[7],
+                expected=row[8],
+                details=json.loads(row[9] or "{}"),
+            )
+            for row in self.conn.execute(sql, params)
+        ]
+
+    # -- overview ---------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        per_source = dict(
+            self.conn.execute("SELECT source, count(*) FROM mentions GROUP BY source ORDER BY source").fetchall()
+        )
+        last = self.conn.execute("SELECT max(created_at) FROM mentions").fetchone()[0]
+        return {"mentions": sum(per_source.values()), "per_source": per_source, "latest_mention_at": last}

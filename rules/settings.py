@@ -1,0 +1,12 @@
+"""Settings for the rules engine, routing, crisis mode and posting policy."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from listener.settings_base import StrictModel
+
+
+class RulesSettings(StrictModel):
+    enabled: bool = True
+    rules: list[dict] = Field(default_factory=list)

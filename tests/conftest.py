@@ -1,0 +1,42 @@
+"""Shared fixtures: real SQLite files in tmp dirs, settings built from dicts, loopback only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from listener.settings import Settings, settings_from_dict
+from listener.store import Store
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    db = Store(tmp_path / "vigie.db")
+    yield db
+    try:
+        db.close()
+    except Exception:
+        pass
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path):
+    """Settings for a test daemon: its own store file, web on a free loopback port, no delivery."""
+
+    def build(**sections) -> Settings:
+        data = {
+            "store": {"path": str(tmp_path / "vigie.db")},
+            "web": {"port": 0, "host": "127.0.0.1"},
+        }
+        for name, value in sections.items():
+            if isinstance(value, dict) and isinstance(data.get(name), dict):
+                data[name] = {**data[name], **value}
+            else:
+                data[name] = value
+        return settings_from_dict(data)
+
+    return build
