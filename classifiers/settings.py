@@ -1,4 +1,4 @@
-"""Settings for the French classifiers and for the detectors."""
+"""Settings for the French classifiers."""
 
 from __future__ import annotations
 
@@ -21,5 +21,5 @@ class ClassifierSettings(StrictModel):
     topics: list[TopicSettings] = Field(default_factory=list)
 
 
-class DetectorSettings(StrictModel):
-    interval_seconds: int = Field(default=60, ge=1)
+# Detector settings live in their own module (owned with the detectors) and are re-exported here.
+from classifiers.detector_settings import DetectorSettings  # noqa: E402,F401
