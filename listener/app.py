@@ -112,6 +112,7 @@ class Vigie:
         for source_settings in settings.sources:
             if source_settings.enabled:
                 self.sources.append(source_class(source_settings.type)(source_settings, self.source_context))
+        self.add_job("retention", self.purge_retention, cron=settings.store.purge_cron)
         for module_name in EXTENSIONS:
             module = importlib.import_module(module_name)
             self.extensions[module_name] = module.setup(self)
@@ -136,6 +137,12 @@ class Vigie:
 
     def on_shutdown(self, hook: Callable[[], Awaitable[None] | None]) -> None:
         self.shutdown_hooks.append(hook)
+
+    def purge_retention(self) -> int:
+        """Scheduled job: drop mentions older than retention_days (personal data held by a public body)."""
+        deleted = self.store.purge_older_than(self.settings.store.retention_days, self.clock.now())
+        log.info("retention purge: %d mentions older than %d days deleted", deleted, self.settings.store.retention_days)
+        return deleted
 
     # -- evaluation -------------------------------------------------------------------------------
 

@@ -169,13 +169,30 @@ class Pipeline:
             try:
                 if item is None:
                     return
-                self.process(item.mentions, item.source, item.cursor)
-            except Exception:
-                log.exception("pipeline failed on a batch of %d mentions from %s", len(item.mentions), item.source)
-                raise
+                try:
+                    self.process(item.mentions, item.source, item.cursor)
+                except Exception:
+                    log.exception(
+                        "pipeline failed on a batch of %d mentions from %s; retrying one by one",
+                        len(item.mentions),
+                        item.source,
+                    )
+                    self._process_one_by_one(item)
             finally:
                 self.queue.task_done()
                 self.metrics.pipeline_queue.set(self.queue.qsize())
+
+    def _process_one_by_one(self, item: _Item) -> None:
+        """Isolate a poison mention: store the good ones, keep the bad one in rejected_payloads."""
+        for mention in item.mentions:
+            try:
+                self.process([mention], item.source, None)
+            except Exception as exc:
+                log.exception("mention %s/%s rejected by the pipeline", mention.source, mention.external_id)
+                self.store.reject(mention.source, f"pipeline: {type(exc).__name__}: {exc}", mention.to_dict())
+                self.metrics.invalid_payloads.labels(source=mention.source).inc()
+        if item.cursor is not None:
+            self.store.set_cursor(item.source, item.cursor)
 
     async def drain(self) -> None:
         """Process everything already queued, then stop the consumer."""

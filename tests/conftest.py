@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,8 @@ SHARED = REPO_ROOT.parent / "shared"
 def store(tmp_path: Path) -> Store:
     db = Store(tmp_path / "vigie.db")
     yield db
-    try:
+    with contextlib.suppress(Exception):
         db.close()
-    except Exception:
-        pass
 
 
 @pytest.fixture

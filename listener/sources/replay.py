@@ -21,7 +21,9 @@ from listener.sources.base import MentionSink, Source, SourceContext
 from listener.sources.settings import ReplaySourceSettings
 
 
-def read_jsonl(path: Path, source_name: str, on_error: Callable[[int, str], None]) -> Iterator[tuple[int, Mention]]:
+def read_jsonl(
+    path: Path, source_name: str, on_error: Callable[[int, str, str], None]
+) -> Iterator[tuple[int, Mention]]:
     """Yield (line number, mention) for every valid line; report bad lines through `on_error`."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -31,9 +33,9 @@ def read_jsonl(path: Path, source_name: str, on_error: Callable[[int, str], None
                 payload = json.loads(line)
                 yield number, Mention.from_dict(payload, default_source=source_name)
             except json.JSONDecodeError as exc:
-                on_error(number, f"invalid JSON: {exc.msg}")
+                on_error(number, f"invalid JSON: {exc.msg}", line)
             except InvalidMention as exc:
-                on_error(number, f"invalid mention: {exc}")
+                on_error(number, f"invalid mention: {exc}", line)
 
 
 class ReplaySource(Source):
@@ -49,10 +51,11 @@ class ReplaySource(Source):
         self.total_lines: int | None = None
         self.progress: Callable[[int], None] | None = None
 
-    def _reject(self, number: int, problem: str) -> None:
+    def _reject(self, number: int, problem: str, line: str) -> None:
         self.rejected += 1
         self.context.metrics.invalid_payloads.labels(source=self.name).inc()
         self.log.warning("%s line %d skipped: %s", self.path, number, problem)
+        self.context.store.reject(self.name, f"{self.path}:{number}: {problem}", line.rstrip("\n"))
 
     async def run(self, sink: MentionSink) -> None:
         start_line = int(self.load_cursor() or 0)

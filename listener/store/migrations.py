@@ -164,9 +164,25 @@ def _core_0002_labels(db: sqlite_utils.Database) -> None:
     )
 
 
+def _core_0003_rejected(db: sqlite_utils.Database) -> None:
+    """Payloads that could not be ingested are kept for audit and replay, never silently dropped."""
+    db.execute(
+        """
+        CREATE TABLE rejected_payloads (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            error TEXT NOT NULL,
+            payload TEXT NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS = [
     Migration("core_0001_initial", _core_0001_initial),
     Migration("core_0002_labels", _core_0002_labels),
+    Migration("core_0003_rejected", _core_0003_rejected),
 ]
 
 

@@ -207,6 +207,15 @@ class Store:
             self.conn.execute("DELETE FROM counts WHERE bucket < ?", [cutoff_bucket])
         return deleted
 
+    def reject(self, source: str, error: str, payload: Any) -> None:
+        """Keep a payload that could not be ingested, with the reason, for audit and replay."""
+        text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, default=str)
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO rejected_payloads (source, received_at, error, payload) VALUES (?, ?, ?, ?)",
+                [source, to_iso(utcnow()), error[:1000], text[:200_000]],
+            )
+
     # -- cursors ----------------------------------------------------------------------------------
 
     def get_cursor(self, source: str) -> str | None:
