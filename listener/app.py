@@ -253,7 +253,7 @@ class Vigie:
             while not self.pipeline.queue.empty():
                 item = self.pipeline.queue.get_nowait()
                 if item is not None:
-                    self.pipeline.process(item.mentions, item.source, item.cursor)
+                    self.pipeline.handle(item.mentions, item.source, item.cursor)
             return
         await self.pipeline.drain()
         try:

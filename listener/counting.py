@@ -12,15 +12,29 @@ from collections import Counter
 from collections.abc import Iterable
 
 from listener.models import Mention
-from listener.timeutil import minute_bucket
 
+_WORD_RE = re.compile(r"[a-z0-9]+")
 HASHTAG_RE = re.compile(r"(?<![\w&])#(\w{2,64})", re.UNICODE)
+
+
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        if base != char:
+            table[code] = base.lower()
+    table.update({ord("œ"): "oe", ord("Œ"): "oe", ord("æ"): "ae", ord("Æ"): "ae", ord("’"): "'"})
+    return table
+
+
+_FOLD = _fold_table()
 
 
 def fold(text: str) -> str:
     """Lower-case and strip accents: the form keys are compared in (#Grève and #greve are one key)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    lowered = text.lower()
+    return lowered if lowered.isascii() else lowered.translate(_FOLD)
 
 
 def hashtags(text: str) -> list[str]:
@@ -30,18 +44,41 @@ def hashtags(text: str) -> list[str]:
     return list(seen)
 
 
+def ascii_fold(text: str) -> str:
+    """Fast lower-case ASCII skeleton for matching Latin-script keywords (drops emoji and other scripts)."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    lowered = lowered.replace("œ", "oe").replace("æ", "ae").replace("’", "'")
+    return unicodedata.normalize("NFD", lowered).encode("ascii", "ignore").decode("ascii")
+
+
 class KeyCounter:
     """Turns stored mentions into (key, minute bucket) increments."""
 
     def __init__(self, watch_keywords: Iterable[str] = ()) -> None:
-        self.watch = [(fold(term), term) for term in watch_keywords if term.strip()]
+        self.watch = sorted({fold(term.strip()) for term in watch_keywords if term.strip()})
+        # Single Latin words match whole words of the text; phrases and other scripts match as substrings.
+        self._words = {term for term in self.watch if term.isascii() and _WORD_RE.fullmatch(term)}
+        self._phrases = [term for term in self.watch if term.isascii() and term not in self._words]
+        self._other_scripts = [term for term in self.watch if not term.isascii()]
+
+    def _keywords(self, text: str) -> set[str]:
+        folded = ascii_fold(text)
+        found = self._words.intersection(_WORD_RE.findall(folded)) if self._words else set()
+        found.update(term for term in self._phrases if term in folded)
+        if self._other_scripts:
+            unicode_folded = fold(text)
+            found.update(term for term in self._other_scripts if term in unicode_folded)
+        return found
 
     def keys_for(self, mention: Mention) -> list[str]:
         keys = ["all", f"source:{mention.source}"]
-        keys.extend(f"hashtag:{tag}" for tag in hashtags(mention.text))
+        text = mention.text
+        if "#" in text:
+            keys.extend(f"hashtag:{tag}" for tag in hashtags(text))
         if self.watch:
-            folded = fold(mention.text)
-            keys.extend(f"keyword:{key}" for key, _ in self.watch if key in folded)
+            keys.extend(f"keyword:{key}" for key in self._keywords(text))
         labels = mention.labels
         if labels is not None:
             topics = labels.topic_names
@@ -56,9 +93,15 @@ class KeyCounter:
         return keys
 
     def count(self, mentions: Iterable[Mention]) -> Counter[tuple[str, int]]:
-        increments: Counter[tuple[str, int]] = Counter()
+        per_bucket: dict[int, list[str]] = {}
         for mention in mentions:
-            bucket = minute_bucket(mention.created_at)
-            for key in self.keys_for(mention):
-                increments[(key, bucket)] += 1
+            bucket = int(mention.created_at.timestamp()) // 60
+            keys = per_bucket.get(bucket)
+            if keys is None:
+                keys = per_bucket[bucket] = []
+            keys.extend(self.keys_for(mention))
+        increments: Counter[tuple[str, int]] = Counter()
+        for bucket, keys in per_bucket.items():
+            for key, n in Counter(keys).items():
+                increments[(key, bucket)] = n
         return increments

@@ -11,6 +11,7 @@ from listener.errors import InvalidMention
 from listener.timeutil import parse_time, to_iso, utcnow
 
 MAX_TEXT_LENGTH = 20_000
+_OPTIONAL_STRINGS = ("url", "author_handle", "author_name", "lang")
 
 
 @dataclass(slots=True)
@@ -93,19 +94,19 @@ class Mention:
             raise InvalidMention("collected_at", "not an ISO-8601 timestamp") from None
         counts: dict[str, int] = {}
         for name in ("likes", "reposts", "replies"):
-            value = data.get(name, 0) or 0
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            value = data.get(name) or 0
+            if type(value) is not int or value < 0:
                 raise InvalidMention(name, "a non-negative integer is expected")
             counts[name] = value
         followers = data.get("author_followers")
-        if followers is not None and (not isinstance(followers, int) or isinstance(followers, bool) or followers < 0):
+        if followers is not None and (type(followers) is not int or followers < 0):
             raise InvalidMention("author_followers", "a non-negative integer is expected")
         matched = data.get("matched") or []
-        if not isinstance(matched, list) or not all(isinstance(item, str) for item in matched):
+        if type(matched) is not list or any(type(item) is not str for item in matched):
             raise InvalidMention("matched", "a list of strings is expected")
-        for name in ("url", "author_handle", "author_name", "lang"):
+        for name in _OPTIONAL_STRINGS:
             value = data.get(name)
-            if value is not None and not isinstance(value, str):
+            if value is not None and type(value) is not str:
                 raise InvalidMention(name, "a string is expected")
         raw = data.get("raw")
         if raw is not None and not isinstance(raw, dict):
@@ -122,7 +123,7 @@ class Mention:
             author_followers=followers,
             lang=data.get("lang"),
             collected_at=collected_at,
-            matched=list(matched),
+            matched=matched,
             raw=raw,
             labels=Classification.from_dict(labels) if isinstance(labels, dict) else None,
             id=data.get("id") if isinstance(data.get("id"), int) else None,

@@ -25,26 +25,25 @@ log = logging.getLogger("vigie.pipeline")
 
 
 class DedupeStage:
-    """Drops mentions already seen: first in this batch, then in a bounded memory of recent ids, then
-    in the store. The store's unique index stays the final guard."""
+    """Drops mentions already seen, before the costly stages: first within the batch, then against a
+    bounded memory of recent (source, id) pairs, warmed from the store at start so a restart does not
+    re-classify a source's overlap. The store's unique index stays the final guard for older ids."""
 
     def __init__(self, store: Store, cache_size: int) -> None:
         self.store = store
         self.cache_size = cache_size
         self.recent: OrderedDict[tuple[str, str], None] = OrderedDict()
+        if cache_size:
+            for source, external_id in reversed(store.recent_keys(cache_size)):
+                self.recent[(source, external_id)] = None
 
     def process(self, batch: list[Mention]) -> list[Mention]:
         fresh: dict[tuple[str, str], Mention] = {}
+        recent = self.recent
         for mention in batch:
             key = (mention.source, mention.external_id)
-            if key not in self.recent and key not in fresh:
+            if key not in recent and key not in fresh:
                 fresh[key] = mention
-        by_source: dict[str, list[str]] = {}
-        for source, external_id in fresh:
-            by_source.setdefault(source, []).append(external_id)
-        for source, ids in by_source.items():
-            for known in self.store.known_external_ids(source, ids):
-                fresh.pop((source, known), None)
         return list(fresh.values())
 
     def remember(self, mentions: list[Mention]) -> None:
@@ -154,12 +153,21 @@ class Pipeline:
             self.metrics.mentions_ingested.labels(source=name).inc(count)
         if duplicates and source is not None:
             self.metrics.mentions_duplicate.labels(source=source).inc(duplicates)
-        if inserted and self.clock.replay:
-            self.clock.advance(max(mention.created_at for mention in inserted))  # type: ignore[attr-defined]
         self.metrics.pipeline_latency.observe(time.perf_counter() - started)
         self.processed_batches += 1
         self.stored += len(inserted)
         self.last_batch_at = time.time()
+        return inserted
+
+    def advance_clock(self, inserted: list[Mention]) -> None:
+        """In a replay, time is the newest stored mention's (on the event loop's thread only)."""
+        if inserted and self.clock.replay:
+            self.clock.advance(max(mention.created_at for mention in inserted))  # type: ignore[attr-defined]
+
+    def handle(self, mentions: list[Mention], source: str | None = None, cursor: str | None = None) -> list[Mention]:
+        """Process a batch on the calling thread and move the replay clock."""
+        inserted = self.process(mentions, source, cursor)
+        self.advance_clock(inserted)
         return inserted
 
     async def run(self) -> None:
@@ -170,7 +178,7 @@ class Pipeline:
                 if item is None:
                     return
                 try:
-                    self.process(item.mentions, item.source, item.cursor)
+                    self.handle(item.mentions, item.source, item.cursor)
                 except Exception:
                     log.exception(
                         "pipeline failed on a batch of %d mentions from %s; retrying one by one",
@@ -186,7 +194,7 @@ class Pipeline:
         """Isolate a poison mention: store the good ones, keep the bad one in rejected_payloads."""
         for mention in item.mentions:
             try:
-                self.process([mention], item.source, None)
+                self.handle([mention], item.source, None)
             except Exception as exc:
                 log.exception("mention %s/%s rejected by the pipeline", mention.source, mention.external_id)
                 self.store.reject(mention.source, f"pipeline: {type(exc).__name__}: {exc}", mention.to_dict())

@@ -28,17 +28,18 @@ class Supervised:
     task: asyncio.Task | None = field(default=None, repr=False)
 
     def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = {
-            "state": self.state,
-            "restarts": self.restarts,
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
-        }
+        status: dict[str, Any] = {}
         if self.health is not None:
             try:
                 status.update(self.health())
             except Exception as exc:  # health must never take /healthz down
                 status["health_error"] = repr(exc)
+        # While running, the component's own view of its state wins (ok, degraded, failing...).
+        if self.state != "running" or "state" not in status:
+            status["state"] = self.state
+        status["restarts"] = self.restarts
+        status["last_crash"] = self.last_error
+        status["last_crash_at"] = self.last_error_at
         return status
 
 

@@ -13,9 +13,9 @@ def utcnow() -> datetime:
 
 def to_iso(moment: datetime) -> str:
     """Store format: second precision, UTC, 'Z' suffix, so string order is time order."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(ISO_FORMAT)
+    if moment.tzinfo is not UTC:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse_time(value: str | int | float | datetime) -> datetime:

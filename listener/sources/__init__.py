@@ -8,6 +8,11 @@ from listener.sources.base import MentionSink, Source, SourceContext, SourceHeal
 
 SOURCE_TYPES: dict[str, str] = {
     "replay": "listener.sources.replay:ReplaySource",
+    "mastodon": "listener.sources.mastodon:MastodonSource",
+    "bluesky": "listener.sources.bluesky:BlueskySource",
+    "jetstream": "listener.sources.jetstream:JetstreamSource",
+    "rss": "listener.sources.rss:RssSource",
+    "reddit": "listener.sources.reddit:RedditSource",
 }
 
 

@@ -92,6 +92,16 @@ class Source(ABC):
             self.health.mentions += len(mentions)
             self.health.last_mention_at = now
 
+    def update_silence(self) -> None:
+        """Keep `health.extra["silent"]` accurate for sources with `silence_after`: true when nothing has
+        been handed over for longer than that (the detection area raises the actual silence Signal)."""
+        limit = getattr(self.settings, "silence_after", None)
+        if not limit:
+            return
+        now = self.context.clock.now()
+        since = self.health.last_mention_at or self.__dict__.setdefault("_watching_since", now)
+        self.health.extra["silent"] = (now - since).total_seconds() > limit
+
     def record_error(self, error: BaseException | str) -> None:
         self.health.last_poll_at = self.context.clock.now()
         self.health.consecutive_errors += 1

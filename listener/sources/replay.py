@@ -10,10 +10,11 @@ is stopped and restarted resumes where it stopped.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+
+import orjson
 
 from listener.errors import InvalidMention
 from listener.models import Mention
@@ -25,17 +26,17 @@ def read_jsonl(
     path: Path, source_name: str, on_error: Callable[[int, str, str], None]
 ) -> Iterator[tuple[int, Mention]]:
     """Yield (line number, mention) for every valid line; report bad lines through `on_error`."""
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                payload = json.loads(line)
+                payload = orjson.loads(line)
                 yield number, Mention.from_dict(payload, default_source=source_name)
-            except json.JSONDecodeError as exc:
-                on_error(number, f"invalid JSON: {exc.msg}", line)
+            except orjson.JSONDecodeError as exc:
+                on_error(number, f"invalid JSON: {exc}", line.decode("utf-8", errors="replace"))
             except InvalidMention as exc:
-                on_error(number, f"invalid mention: {exc}", line)
+                on_error(number, f"invalid mention: {exc}", line.decode("utf-8", errors="replace"))
 
 
 class ReplaySource(Source):
