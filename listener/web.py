@@ -5,6 +5,7 @@ Areas add their own routes through `app.add_routes`; this module holds only the 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -16,6 +17,12 @@ if TYPE_CHECKING:
     from listener.app import Vigie
 
 VIGIE_KEY: web.AppKey = web.AppKey("vigie", object)
+UI_DIR = Path(__file__).resolve().parent / "webui"
+# The UI only runs its own script and talks to its own origin.
+_UI_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def get_app(request: web.Request) -> Vigie:
@@ -45,7 +52,19 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def api_status(request: web.Request) -> web.Response:
     app = get_app(request)
-    return web.json_response({"store": app.store.stats(), "health": app.health()})
+    crisis = app.store.conn.execute("SELECT state, since, reason, actor FROM crisis_state WHERE id = 1").fetchone()
+    return web.json_response(
+        {
+            "institution": app.settings.institution.name,
+            "store": app.store.stats(),
+            "health": app.health(),
+            "crisis": dict(zip(("state", "since", "reason", "actor"), crisis, strict=True)) if crisis else {"state": "normal"},
+        }
+    )
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(UI_DIR / "index.html", headers=_UI_HEADERS)
 
 
 async def api_mentions(request: web.Request) -> web.Response:
@@ -64,11 +83,13 @@ def build_web_app(app: Vigie) -> web.Application:
     application[VIGIE_KEY] = app
     application.add_routes(
         [
+            web.get("/", index),
             web.get("/healthz", healthz),
             web.get("/metrics", metrics),
             web.get("/api/status", api_status),
             web.get("/api/mentions", api_mentions),
         ]
     )
+    application.router.add_static("/ui/", UI_DIR)
     application.add_routes(app.routes)
     return application
