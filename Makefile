@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench lint train clean
+.PHONY: install browser demo test bench lint train clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/vigie demo $(DEMO_ARGS)
 
-test: $(STAMP)
+# Debian's chromium renders the digest and the dashboard in the browser tests (installed when missing).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } \
+	  || echo "chromium could not be installed: the browser tests will be skipped"
+
+test: $(STAMP) browser
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 
 bench: $(STAMP)
