@@ -19,7 +19,7 @@ import json
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -121,7 +121,6 @@ class PollingSource(Source):
         self._own_session: aiohttp.ClientSession | None = None
         self._not_before = 0.0  # monotonic time before which no request is sent (quota exhausted)
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._new_in_poll = 0
         self.health.extra.update(
             {"polls": 0, "requests": 0, "retries": 0, "rate_limited": 0, "last_status": None, "silent": False}
         )
@@ -164,7 +163,6 @@ class PollingSource(Source):
 
     async def poll_once(self, sink: MentionSink) -> None:
         """One poll; an error is recorded and logged, never raised (the loop carries on)."""
-        self._new_in_poll = 0
         self.health.extra["polls"] += 1
         started = time.perf_counter()
         try:
@@ -184,10 +182,6 @@ class PollingSource(Source):
         raise NotImplementedError
 
     # -- handing mentions over ------------------------------------------------------------------
-
-    def is_new(self, external_id: str) -> bool:
-        """Not handed over recently by this source (overlapping pages, repeated polls)."""
-        return external_id not in self._seen
 
     def _remember(self, external_ids: Iterable[str]) -> None:
         for external_id in external_ids:
@@ -213,13 +207,58 @@ class PollingSource(Source):
                 self.cursors.pop(key, None)
             else:
                 self.cursors[key] = value
+        if fresh:  # already stored (e.g. before a restart): not news, so not counted as a mention
+            for known in self.context.store.known_external_ids(self.name, list(fresh)):
+                fresh.pop(known, None)
         batch = list(fresh.values())
         await sink.put(batch, source=self.name, cursor=json.dumps(self.cursors, sort_keys=True))
         self._remember(fresh)
         if batch:
             self.health.mentions += len(batch)
             self.health.last_mention_at = self.context.clock.now()
-            self._new_in_poll += len(batch)
+
+    async def page_backwards(
+        self,
+        sink: MentionSink,
+        key: str,
+        fetch_page: Callable[[str | None, float | None], Awaitable[tuple[list[Any], str | None]]],
+        item_time: Callable[[Any], float | None],
+        to_mentions: Callable[[list[Any]], list[Mention]],
+        overlap: float,
+    ) -> None:
+        """Poll a newest-first listing paged with an opaque token (Bluesky `cursor`, Reddit `after`).
+
+        The stream's cursor is {"hw": t} (everything sorted at or after t is stored) and, while a backlog
+        is read across polls, {"hw": t, "resume": token, "next_hw": t2}: each page is stored with the
+        state that resumes right after it, so `max_pages` and crashes never leave a gap. A poll stops at
+        the first page whose last item is older than hw - overlap (late arrivals are re-read; duplicates
+        are dropped). The first poll reads `initial_pages` pages and starts from there.
+        """
+        state = self.cursors.get(key) or {}
+        hw: float | None = state.get("hw")
+        token: str | None = state.get("resume")
+        newest: float | None = state.get("next_hw")
+        first = hw is None
+        floor = hw - overlap if hw is not None else None
+        pages = self.settings.initial_pages if first else self.settings.max_pages
+        for page in range(pages):
+            items, next_token = await fetch_page(token, floor)
+            times = [t for t in (item_time(item) for item in items) if t is not None]
+            if times and (newest is None or max(times) > newest):
+                newest = max(times)
+            last_time = item_time(items[-1]) if items else None
+            reached = floor is not None and last_time is not None and last_time < floor
+            done = not items or not next_token or reached or (first and page == pages - 1)
+            if done:
+                new_state: dict[str, Any] = {"hw": newest if newest is not None else hw}
+                if new_state["hw"] is None:
+                    new_state = {}
+            else:
+                new_state = {"hw": hw, "resume": next_token, "next_hw": newest}
+            await self.emit(sink, to_mentions(items), **{key: new_state or None})
+            if done:
+                return
+            token = next_token
 
     # -- HTTP -----------------------------------------------------------------------------------
 

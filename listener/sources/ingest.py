@@ -1,5 +1,195 @@
-"""Placeholder: the owning area replaces this with its real setup(app)."""
+"""HTTP ingest: `POST /api/ingest` takes a JSON batch of mentions from any other tool.
+
+Authentication: `Authorization: Bearer <token>`, the token being read from the environment variable
+named by `web.ingest_token_env`; without that variable the endpoint refuses everything (503), so it is
+never open by accident. The body is a JSON array of mentions (the `Mention.to_dict` form), or an
+object `{"mentions": [...]}`; at most MAX_ITEMS per request.
+
+Each item is validated on its own: a bad one is rejected with the field and the problem, kept in
+`rejected_payloads` for audit, and the good ones of the same batch go through the real pipeline. The
+answer waits (up to WAIT_SECONDS) until the pipeline has stored them, so a caller that gets `stored`
+knows the mention is in the store; `?wait=false` answers at once with `queued` (202).
+An item without `source` gets "ingest"; a tool may name its own (e.g. "facebook-export").
+
+Answer: `{"stored": n, "duplicates": n, "rejected": n, "queued": n, "results": [{"index", "status",
+"external_id", "id" | "error": {"field", "problem"}}]}`; 200 if anything was accepted (or the batch was
+empty), 422 if every item was rejected, 400 for a body that is not a batch, 401 for a bad token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from listener.errors import InvalidMention
+from listener.models import Mention
+from listener.settings_base import secret_from_env
+from listener.sources.text import trim_raw
+from listener.web import get_app
+
+if TYPE_CHECKING:
+    from listener.app import Vigie
+
+log = logging.getLogger("vigie.ingest")
+
+DEFAULT_SOURCE = "ingest"
+MAX_ITEMS = 5_000
+WAIT_SECONDS = 10.0
+MAX_RAW_CHARS = 20_000
 
 
-def setup(app):
-    return None
+@dataclass
+class IngestStats:
+    requests: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    unauthorized: int = 0
+    last_error: str | None = None
+
+    def report(self, app: Vigie) -> dict[str, Any]:
+        enabled = secret_from_env(app.settings.web.ingest_token_env) is not None
+        return {"state": "ok" if enabled else "disabled", "requests": self.requests, "stored": self.stored,
+                "duplicates": self.duplicates, "rejected": self.rejected, "unauthorized": self.unauthorized,
+                "last_error": self.last_error}
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+def _authorised(request: web.Request, token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+async def handle_ingest(request: web.Request) -> web.Response:
+    app = get_app(request)
+    stats: IngestStats = app.extensions.get(__name__) or IngestStats()
+    stats.requests += 1
+    token = secret_from_env(app.settings.web.ingest_token_env)
+    if token is None:
+        return _error(503, f"ingestion désactivée : la variable d'environnement {app.settings.web.ingest_token_env} "
+                           "n'est pas définie / ingest disabled: token variable not set")
+    if not _authorised(request, token):
+        stats.unauthorized += 1
+        return _error(401, "jeton d'ingestion manquant ou invalide / missing or invalid ingest token",
+                      **{"WWW-Authenticate": 'Bearer realm="vigie-ingest"'})
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError) as exc:
+        stats.last_error = f"invalid JSON: {exc}"
+        return _error(400, f"corps JSON invalide / invalid JSON body: {exc}")
+    items = body.get("mentions") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        return _error(400, "un tableau de mentions est attendu (ou {\"mentions\": [...]}) / a JSON array is expected")
+    if len(items) > MAX_ITEMS:
+        return _error(413, f"au plus {MAX_ITEMS} mentions par requête / at most {MAX_ITEMS} items per request")
+    wait = request.query.get("wait", "true").lower() not in ("0", "false", "no")
+
+    results: list[dict[str, Any]] = [{} for _ in items]
+    accepted: list[tuple[int, Mention]] = []
+    seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(items):
+        external_id = item.get("external_id") if isinstance(item, dict) else None
+        try:
+            mention = Mention.from_dict(item, default_source=DEFAULT_SOURCE)
+        except InvalidMention as exc:
+            results[index] = {"index": index, "status": "rejected", "external_id": external_id,
+                              "error": {"field": exc.field, "problem": exc.problem}}
+            source = item.get("source") if isinstance(item, dict) and isinstance(item.get("source"), str) else DEFAULT_SOURCE
+            app.store.reject(source, f"ingest item {index}: {exc}", item)
+            app.metrics.invalid_payloads.labels(source=source).inc()
+            continue
+        mention.id = None  # ids are the store's, never the caller's
+        mention.labels = None  # classification is the pipeline's
+        if mention.raw is not None:
+            mention.raw = trim_raw(mention.raw, MAX_RAW_CHARS)
+        key = (mention.source, mention.external_id)
+        if key in seen:
+            results[index] = {"index": index, "status": "duplicate", "external_id": mention.external_id}
+            continue
+        seen.add(key)
+        accepted.append((index, mention))
+
+    # Already stored: answered at once, not queued again.
+    by_source: dict[str, list[tuple[int, Mention]]] = {}
+    for index, mention in accepted:
+        by_source.setdefault(mention.source, []).append((index, mention))
+    queued: list[tuple[int, Mention]] = []
+    for source, group in by_source.items():
+        known = app.store.known_external_ids(source, [m.external_id for _, m in group])
+        for index, mention in group:
+            if mention.external_id in known:
+                results[index] = {"index": index, "status": "duplicate", "external_id": mention.external_id}
+            else:
+                queued.append((index, mention))
+        fresh = [m for _, m in group if m.external_id not in known]
+        if fresh:
+            await app.pipeline.put(fresh, source=source)
+
+    if wait and queued:
+        await _wait_until_stored(app, queued)
+    for index, mention in queued:
+        if mention.id is not None:
+            results[index] = {"index": index, "status": "stored", "external_id": mention.external_id, "id": mention.id}
+        elif wait and app.store.known_external_ids(mention.source, [mention.external_id]):
+            results[index] = {"index": index, "status": "duplicate", "external_id": mention.external_id}
+        else:
+            results[index] = {"index": index, "status": "queued", "external_id": mention.external_id}
+
+    counts = {status: sum(1 for r in results if r["status"] == status)
+              for status in ("stored", "duplicate", "rejected", "queued")}
+    stats.stored += counts["stored"]
+    stats.duplicates += counts["duplicate"]
+    stats.rejected += counts["rejected"]
+    if counts["rejected"]:
+        first = next(r for r in results if r["status"] == "rejected")
+        stats.last_error = f"item {first['index']}: {first['error']['field']}: {first['error']['problem']}"
+        log.warning("ingest: %d of %d items rejected (first: %s)", counts["rejected"], len(items), stats.last_error)
+    status = 200
+    if items and counts["rejected"] == len(items):
+        status = 422
+    elif not wait and counts["queued"]:
+        status = 202
+    return web.json_response(
+        {"stored": counts["stored"], "duplicates": counts["duplicate"], "rejected": counts["rejected"],
+         "queued": counts["queued"], "results": results},
+        status=status,
+    )
+
+
+async def _wait_until_stored(app: Vigie, queued: list[tuple[int, Mention]]) -> None:
+    """The pipeline sets `id` on each mention it stores; duplicates it drops are found in the store."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
+    pending = [m for _, m in queued]
+    checks = 0
+    while pending and loop.time() < deadline:
+        await asyncio.sleep(0.002 if checks < 50 else 0.02)
+        checks += 1
+        pending = [m for m in pending if m.id is None]
+        if pending and checks % 10 == 0 and app.pipeline.queue.empty():
+            # Queue drained but still no id: dropped as a duplicate of something stored meanwhile.
+            by_source: dict[str, list[Mention]] = {}
+            for mention in pending:
+                by_source.setdefault(mention.source, []).append(mention)
+            resolved = set()
+            for source, group in by_source.items():
+                for known in app.store.known_external_ids(source, [m.external_id for m in group]):
+                    resolved.add((source, known))
+            pending = [m for m in pending if m.id is None and (m.source, m.external_id) not in resolved]
+
+
+def setup(app: Vigie) -> IngestStats:
+    stats = IngestStats()
+    app.add_routes([web.post("/api/ingest", handle_ingest)])
+    app.add_health("ingest", lambda: stats.report(app))
+    return stats

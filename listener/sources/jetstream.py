@@ -49,6 +49,7 @@ class JetstreamSource(Source):
         self.handed_cursor: int | None = None  # time_us covered by what was handed to the pipeline
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._own_session: aiohttp.ClientSession | None = None
+        self.rewind_us = int(settings.rewind_seconds * 1_000_000)
         self.health.extra.update(
             {"connected": False, "connections": 0, "events": 0, "posts": 0, "matched": 0, "malformed": 0,
              "cursor": None, "lag_seconds": None, "silent": False}
@@ -68,7 +69,7 @@ class JetstreamSource(Source):
         query.append(("wantedCollections", POST))
         resume = self.handed_cursor
         if resume is not None:
-            query.append(("cursor", str(max(0, resume - int(self.settings.rewind_seconds * 1_000_000)))))
+            query.append(("cursor", str(max(0, resume - self.rewind_us))))
         return str(url.with_query(query))
 
     async def run(self, sink: MentionSink) -> None:
@@ -76,9 +77,11 @@ class JetstreamSource(Source):
         self.handed_cursor = int(stored) if stored and stored.isdigit() else None
         self.cursor = self.handed_cursor
         delay = self.settings.reconnect_initial
+        self.rewind_us = int(self.settings.rewind_seconds * 1_000_000)
         try:
             while True:
                 received = 0
+                started_at = self.handed_cursor
                 try:
                     received = await self._connection(sink)
                     raise ConnectionLost("the server closed the stream")
@@ -86,10 +89,11 @@ class JetstreamSource(Source):
                     raise
                 except Exception as exc:
                     self.health.extra["connected"] = False
-                    self.batch = []  # not handed over: the rewind reads these events again
-                    self.cursor = self.handed_cursor
                     self.record_error(exc)
                     self.log.warning("jetstream %s: %s; reconnecting in %.1fs", self.name, self.health.last_error, delay)
+                    # Events received in full before the drop are good: hand them over with their cursor.
+                    await self.flush(sink)
+                self._adapt_rewind(started_at)
                 if received:
                     delay = self.settings.reconnect_initial
                 await asyncio.sleep(delay)
@@ -98,6 +102,16 @@ class JetstreamSource(Source):
             self.health.extra["connected"] = False
             if self._own_session is not None:
                 await self._own_session.close()
+
+    def _adapt_rewind(self, started_at: int | None) -> None:
+        """Keep the rewind below what the last connection achieved, so a server that drops the stream
+        every few messages cannot trap us re-reading the same window: progress is guaranteed."""
+        full = int(self.settings.rewind_seconds * 1_000_000)
+        if started_at is None or self.handed_cursor is None:
+            self.rewind_us = full
+            return
+        progress = self.handed_cursor - started_at
+        self.rewind_us = max(0, min(full, progress // 2))
 
     async def _connection(self, sink: MentionSink) -> int:
         """Read one websocket connection until it ends; returns the number of messages received."""
