@@ -1,5 +1,80 @@
-"""Placeholder: the owning area replaces this with its real setup(app)."""
+"""The alerts area in the daemon: the outbox worker, digest jobs, Slack interactions and GET /api/outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from alerts import outbox
+from alerts.delivery import build_worker, enqueue_digest
+from alerts.interactions import slack_interactions
+from alerts.worker import OutboxWorker
+from listener.web import get_app, require_api_token
 
 
-def setup(app):
-    return None
+@dataclass
+class AlertsExtension:
+    worker: OutboxWorker
+
+    def health(self) -> dict[str, Any]:
+        return self.worker.health()
+
+
+def setup(app) -> AlertsExtension:
+    settings = app.settings
+    worker = build_worker(app.store, settings, clock=app.clock, tz=app.tz, metrics=app.metrics,
+                          deliver=lambda: app.deliver)
+    extension = AlertsExtension(worker)
+    app.add_component("alerts:outbox", worker.run)
+    app.add_health("alerts", worker.health)
+    app.on_shutdown(worker.close)
+    digest = settings.alerts.digest
+    if digest.enabled:
+        for group in digest.groups:
+            async def run_digest(group=group) -> None:
+                if not app.deliver:
+                    return
+                enqueue_digest(app.store, group, as_of=app.clock.now(), tz=app.tz)
+                worker.nudge()
+
+            app.add_job(f"digest:{group.name}", run_digest, cron=group.cron or digest.cron)
+    app.add_routes([
+        web.get("/api/outbox", api_outbox),
+        web.post("/api/outbox/{id}/retry", api_outbox_retry),
+        web.post("/slack/interactions", slack_interactions),
+    ])
+    return extension
+
+
+async def api_outbox(request: web.Request) -> web.Response:
+    """Delivery state: counts per state and the latest rows (optionally of one state)."""
+    app = get_app(request)
+    state = request.query.get("state") or None
+    if state is not None and state not in outbox.STATES:
+        raise web.HTTPBadRequest(text=f"état inconnu : {state[:20]}")
+    try:
+        limit = max(1, min(int(request.query.get("limit", "50")), 500))
+    except ValueError:
+        raise web.HTTPBadRequest(text="limit doit être un entier") from None
+    rows = outbox.list_rows(app.store, state=state, limit=limit)
+    return web.json_response({
+        "counts": outbox.counts(app.store),
+        "items": [{k: v for k, v in row.as_dict().items() if k != "payload"} | {"alert_ids": row.payload.get("alert_ids")}
+                  for row in rows],
+    })
+
+
+async def api_outbox_retry(request: web.Request) -> web.Response:
+    require_api_token(request)
+    app = get_app(request)
+    try:
+        row_id = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPBadRequest(text="identifiant invalide") from None
+    count = outbox.requeue(app.store, [row_id])
+    extension = app.extensions.get("alerts.extension")
+    if extension is not None:
+        extension.worker.nudge()
+    return web.json_response({"requeued": count})

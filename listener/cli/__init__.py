@@ -15,7 +15,10 @@ COMMAND_MODULES = [
     "listener.cli.service",
     "listener.cli.store",
     "classifiers.cli",
+    "classifiers.train_cli",
+    "classifiers.detector_cli",
     "rules.cli",
+    "rules.crisis_cli",
     "alerts.cli",
 ]
 

@@ -1,0 +1,127 @@
+"""Generic webhook: one JSON POST per notification (Mattermost, Teams, or anything else).
+
+Signed like Slack signs its own requests: `X-Vigie-Signature: sha256=HMAC(secret, "<timestamp>.<body>")`
+with `X-Vigie-Timestamp` (Unix seconds) so receivers can refuse replays, and `X-Vigie-Idempotency-Key`
+so they can drop a repeat of a delivery interrupted by a crash. `text` is Markdown for chat tools, with
+the untrusted parts escaped (no @channel, no links, no formatting from a post).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from typing import Any
+
+import aiohttp
+
+from alerts.channels import PermanentError, TransientError
+from alerts.console import format_notification
+from alerts.render import Notification
+from alerts.settings import WebhookSettings
+from listener.settings_base import secret_from_env
+
+log = logging.getLogger("vigie.alerts.webhook")
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def markdown_inert(text: str) -> str:
+    """Backslash-escape Markdown and break @mentions and autolinks (zero-width space)."""
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("@", "@\u200b").replace("://", ":\u200b//").replace("www.", "www\u200b.")
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def payload_for(n: Notification) -> dict[str, Any]:
+    return {
+        "source": "vigie",
+        "institution": n.institution,
+        "kind": n.kind,
+        "idempotency_key": n.row.idempotency_key,
+        "outbox_id": n.row.id,
+        "recipient_group": n.row.recipient_group,
+        "severity": n.severity,
+        "title": n.headline(),
+        "text": markdown_inert(format_notification(n)),
+        "alerts": [
+            {
+                "id": a.id, "rule": a.rule, "severity": a.severity, "status": a.status, "title": a.title,
+                "summary": a.summary, "topic": a.topic, "details": a.details, "created_at": a.created_at,
+                "evidence": [{"id": e.id, "text": e.text, "url": e.url, "author": e.author,
+                              "sentiment": e.sentiment} for e in a.evidence],
+            }
+            for a in n.alerts
+        ],
+        "payload": n.payload,
+    }
+
+
+class WebhookChannel:
+    name = "webhook"
+
+    def __init__(self, settings: WebhookSettings, session: aiohttp.ClientSession | None = None) -> None:
+        self.settings = settings
+        self._session = session
+        self._own_session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is not None and not self._session.closed:
+            return self._session
+        if self._own_session is None or self._own_session.closed:
+            self._own_session = aiohttp.ClientSession()
+        return self._own_session
+
+    async def send(self, n: Notification) -> str | None:
+        return await self.post(n.row.target, payload_for(n), key=n.row.idempotency_key, event=n.kind)
+
+    async def post(self, url: str, document: dict[str, Any], *, key: str, event: str) -> str:
+        """POST one signed JSON document; 2xx is a confirmation, 408/425/429/5xx are worth retrying."""
+        if not url.startswith(("http://", "https://")):
+            raise PermanentError(f"adresse de webhook invalide : {url[:80]}")
+        body = json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Vigie-webhook/1",
+            "X-Vigie-Event": event,
+            "X-Vigie-Timestamp": timestamp,
+            "X-Vigie-Idempotency-Key": key,
+            "Idempotency-Key": key,
+        }
+        secret = secret_from_env(self.settings.secret_env)
+        if secret:
+            headers["X-Vigie-Signature"] = sign(secret, timestamp, body)
+        else:
+            log.warning("webhook secret %s not set: sending unsigned", self.settings.secret_env)
+        try:
+            async with self._http().post(
+                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=self.settings.timeout)
+            ) as response:
+                text = (await response.text())[:200]
+                if 200 <= response.status < 300:
+                    return response.headers.get("X-Request-Id") or f"HTTP {response.status}"
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                if response.status in (408, 425, 429) or response.status >= 500:
+                    raise TransientError(f"webhook HTTP {response.status}: {text}", retry_after)
+                raise PermanentError(f"webhook refusé HTTP {response.status}: {text}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(f"webhook injoignable : {type(exc).__name__} {exc}") from exc
+
+    async def close(self) -> None:
+        if self._own_session is not None:
+            await self._own_session.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
