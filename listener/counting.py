@@ -53,6 +53,19 @@ def ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFD", lowered).encode("ascii", "ignore").decode("ascii")
 
 
+def _has_word(folded: str, term: str) -> bool:
+    """True when `term` occurs in `folded` as a whole word (not inside a longer word)."""
+    start = folded.find(term)
+    while start != -1:
+        end = start + len(term)
+        before_ok = start == 0 or not (folded[start - 1].isalnum() and folded[start - 1].isascii())
+        after_ok = end == len(folded) or not (folded[end].isalnum() and folded[end].isascii())
+        if before_ok and after_ok:
+            return True
+        start = folded.find(term, start + 1)
+    return False
+
+
 class KeyCounter:
     """Turns stored mentions into (key, minute bucket) increments."""
 
@@ -65,7 +78,8 @@ class KeyCounter:
 
     def _keywords(self, text: str) -> set[str]:
         folded = ascii_fold(text)
-        found = self._words.intersection(_WORD_RE.findall(folded)) if self._words else set()
+        # A cheap substring test first; the word-boundary check only runs for the few candidate terms.
+        found = {term for term in self._words if term in folded and _has_word(folded, term)}
         found.update(term for term in self._phrases if term in folded)
         if self._other_scripts:
             unicode_folded = fold(text)
