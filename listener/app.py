@@ -37,6 +37,7 @@ log = logging.getLogger("vigie.app")
 EXTENSIONS = [
     "listener.detection",
     "rules.extension",
+    "rules.posting_service",
     "alerts.extension",
     "listener.sources.ingest",
 ]

@@ -160,7 +160,7 @@ def _print_demo_summary(app: Vigie) -> None:
         click.echo(f"  Mode de crise : {labels.get(crisis[0], crisis[0])} depuis le {local:%d/%m %H:%M} — {crisis[2]}")
     if conn.execute("SELECT name FROM sqlite_master WHERE name = 'scheduled_posts'").fetchone():
         held = conn.execute("SELECT count(*) FROM scheduled_posts WHERE state = 'held'").fetchone()[0]
-        published = conn.execute("SELECT count(*) FROM scheduled_posts WHERE state = 'published'").fetchone()[0]
+        published = conn.execute("SELECT count(*) FROM scheduled_posts WHERE state LIKE 'published%'").fetchone()[0]
         click.echo(f"  Publications programmées : {published} publiée(s), {held} retenue(s) par la politique de crise")
 
 

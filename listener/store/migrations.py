@@ -22,7 +22,9 @@ class Migration:
     apply: Callable[[sqlite_utils.Database], None]
 
 
-MIGRATION_MODULES = ["listener.store.migrations", "rules.schema", "alerts.schema"]
+MIGRATION_MODULES = [
+    "listener.store.migrations", "rules.schema", "rules.crisis_schema", "alerts.schema", "classifiers.schema",
+]
 
 
 def _core_0001_initial(db: sqlite_utils.Database) -> None:
