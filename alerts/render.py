@@ -153,11 +153,11 @@ class AlertInfo:
         return STATUS_FR.get(self.status, self.status)
 
     def measure(self) -> str:
-        """'observé 38/min, attendu 1,2/min' (plus the score when there is one)."""
+        """'observé 38, attendu 1,2' (counts over the window) (plus the score when there is one)."""
         details = self.details
         unit = details.get("unit")
         if unit is None:
-            unit = "/min" if "spike" in str(details.get("signal_kind", self.rule_type)) else ""
+            unit = ""  # counts over the alert's window, which is shown beside ("fenêtre 15 min")
         unit = one_line(unit, 20)
         parts = []
         if details.get("observed") is not None:

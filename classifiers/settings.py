@@ -1,4 +1,9 @@
-"""Settings for the French classifiers."""
+"""Settings for the French classifiers.
+
+Why each knob exists: the taxonomy is the institution's own vocabulary (it changes per city), the
+hostility threshold trades missed insults against false alarms sent to the communication team, and the
+lexicon overrides let an institution extend the shipped French lexicons without a release.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,11 @@ from listener.settings_base import StrictModel
 
 
 class TopicSettings(StrictModel):
+    """One topic of the taxonomy: a stable key, a French label for people, and seed terms.
+
+    Terms are words or phrases; they match inflected forms (stems), accents and case ignored.
+    """
+
     name: str
     label: str = ""
     terms: list[str] = Field(default_factory=list)
@@ -18,7 +28,26 @@ class TopicSettings(StrictModel):
 class ClassifierSettings(StrictModel):
     # Folder holding trained model files; empty means the models shipped in the package.
     model_dir: Path | None = None
+    # The topic taxonomy (multi-label: a mention can be about several topics).
     topics: list[TopicSettings] = Field(default_factory=list)
+    # A topic is kept when its score reaches this (lexicon hits score ≥ 0.6, the model gives a probability).
+    topic_threshold: float = Field(default=0.5, gt=0, le=1)
+    # Learned topic model: trained only for topics with at least this many labelled mentions.
+    topic_model_min_labels: int = Field(default=20, ge=1)
+    # Without the learned model, a mention is hostile when its lexicon score (sum of term weights,
+    # classifiers/data/hostility_fr.toml) reaches this.
+    hostility_threshold: float = Field(default=1.5, gt=0)
+    # Hostility without a detected target (institution or official) is multiplied by this.
+    hostility_untargeted_factor: float = Field(default=0.5, ge=0, le=1)
+    # When the learned hostility model is present it decides: hostile when its probability reaches this
+    # (the hostility score shown is then that probability).
+    hostility_model_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # Replacement hostility lexicon (TOML like classifiers/data/hostility_fr.toml); empty = shipped.
+    hostility_lexicon: Path | None = None
+    # Replacement crisis lexicon (TOML like classifiers/data/crisis_fr.toml); empty = shipped.
+    crisis_lexicon: Path | None = None
+    # A crisis kind is reported when its score reaches this.
+    crisis_threshold: float = Field(default=0.5, gt=0)
 
 
 # Detector settings live in their own module (owned with the detectors) and are re-exported here.

@@ -171,6 +171,9 @@ class Vigie:
 
     async def _evaluation_loop(self) -> None:
         interval = timedelta(seconds=self.settings.detectors.interval_seconds)
+        await self.clock.wait_started()
+        if isinstance(self.clock, ReplayClock) and not self.clock.started:
+            return  # a replay that stored nothing has no recorded minute to evaluate
         while True:
             now = self.clock.now()
             await self.evaluate_through(now)

@@ -29,6 +29,9 @@ class Clock:
     def close(self) -> None:
         """Wake sleepers for shutdown (no-op for the wall clock)."""
 
+    async def wait_started(self) -> None:
+        """Return once the clock tells recorded or real time (at once for the wall clock)."""
+
 
 class ReplayClock(Clock):
     """Clock driven by recorded timestamps; advanced by the pipeline after each stored batch."""
@@ -58,6 +61,13 @@ class ReplayClock(Clock):
     def close(self) -> None:
         self.closed = True
         self._changed.set()
+
+    async def wait_started(self) -> None:
+        """Before the first stored mention a replay has no time yet: evaluating "now" then would mark
+        the wall-clock day as done and skip every recorded minute."""
+        while self._now is None and not self.closed:
+            self._changed.clear()
+            await self._changed.wait()
 
     async def sleep_until(self, moment: datetime) -> None:
         while not self.closed and (self._now is None or self._now < moment):

@@ -19,11 +19,21 @@ log = logging.getLogger("vigie.demo")
 
 
 def demo_overrides(settings: Any) -> dict[str, Any]:
-    """Settings changes for the demo: posts are never really published (dry-run)."""
+    """Settings changes for the demo: posts are never really published (dry-run), and every alert goes to
+    the console only (the cell's group), so a fresh machine needs no Slack token or SMTP server."""
     rules = settings.rules
     posting_config = rules.posting.model_dump(mode="json")
     posting_config["mode"] = "dry-run"
-    return {"rules": {"posting": posting_config}}
+    groups = {}
+    for name, group in rules.groups.items():
+        data = group.model_dump(mode="json")
+        data.update(slack_channels=[], emails=[], webhooks=[], console=name == "cellule")
+        groups[name] = data
+    alerts = settings.alerts.model_dump(mode="json")
+    alerts["console"] = True
+    for channel in ("slack", "email", "webhook"):
+        alerts[channel]["enabled"] = False
+    return {"rules": {"posting": posting_config, "groups": groups}, "alerts": alerts}
 
 
 def load_demo_posts(app: Any, path: Path) -> int:

@@ -1,15 +1,90 @@
-"""Settings for the rules engine, routing, crisis mode and posting policy."""
+"""Settings for the rules engine, routing, crisis mode and posting policy.
+
+Rules themselves stay plain dicts here: rules/loader.py validates each against its type's model so an
+error can name the file, the rule and the key (pydantic alone could not name the rule).
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
 
 from listener.settings_base import StrictModel
 from rules.crisis_settings import CrisisSettings, PostingSettings
 
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+_QUIET_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class GroupSettings(StrictModel):
+    """A recipient group: who is told, where, and when they may be woken up."""
+
+    label: str = ""
+    slack_channels: list[str] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+    webhooks: list[str] = Field(default_factory=list)
+    console: bool = False
+    # Below this severity the group is not told at all.
+    min_severity: Severity = "info"
+    # "22:00-07:30" in the institution's time zone; empty: no quiet hours.
+    quiet_hours: str = ""
+    # From this severity up, quiet hours do not defer the message.
+    quiet_min_severity: Severity = "critical"
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_format(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _QUIET_RE.match(value):
+            raise ValueError("quiet_hours must look like 22:00-07:30")
+        return value
+
+    def targets(self) -> list[tuple[str, str]]:
+        """(channel, target) pairs, in a stable order (idempotency keys depend on it)."""
+        pairs = [("slack", channel) for channel in self.slack_channels]
+        pairs += [("email", address) for address in self.emails]
+        pairs += [("webhook", url) for url in self.webhooks]
+        if self.console:
+            pairs.append(("console", "-"))
+        return pairs
+
 
 class RulesSettings(StrictModel):
     enabled: bool = True
+    # Rules written inline in config.toml ([[rules.rules]]); validated by rules/loader.py.
     rules: list[dict] = Field(default_factory=list)
+    # Folder of *.toml rule files (relative to the config file); empty: none.
+    rules_dir: str = ""
+    groups: dict[str, GroupSettings] = Field(default_factory=dict)
+    # Groups a rule notifies when it names none.
+    default_routes: list[str] = Field(default_factory=lambda: ["cellule"])
+    # Alerts of the same group key raised within this many seconds go out as one message.
+    group_wait_seconds: int = Field(default=60, ge=0)
+    # Same for critical alerts (0: sent at the end of the evaluation pass that raised them).
+    critical_group_wait_seconds: int = Field(default=0, ge=0)
+    # Default minutes during which a rule does not repeat itself for the same key.
+    realert_minutes: int = Field(default=30, ge=0)
+    # Open alerts with no new evidence for this long are resolved (a later match opens a new one).
+    resolve_after_minutes: int = Field(default=180, ge=1)
+    # Group told when a critical alert is not acknowledged in time; empty: no escalation.
+    escalation_group: str = ""
+    # Minutes without acknowledgement before each escalation level (level n at n × this).
+    escalation_minutes: int = Field(default=15, ge=1)
+    # Highest escalation level.
+    escalation_max_level: int = Field(default=2, ge=0)
+    # An open critical alert holds back lower-severity alerts of the same group key (inhibition).
+    inhibit_lower_severity: bool = True
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
     posting: PostingSettings = Field(default_factory=PostingSettings)
+
+    def rules_path(self, config_path: Path | None) -> Path | None:
+        if not self.rules_dir:
+            return None
+        path = Path(self.rules_dir)
+        if not path.is_absolute() and config_path is not None:
+            path = config_path.parent / path
+        return path

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
-import types
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -19,6 +17,7 @@ from alerts.interactions import slack_signature
 from alerts.outbox import enqueue
 from listener.app import Vigie
 from listener.clock import ReplayClock
+from listener.timeutil import parse_time, utcnow
 from tests.fakes import wait_for
 from tests.fakes.slack_api import FakeSlack
 from tests.test_alerts_data import T0, add_alert
@@ -30,25 +29,6 @@ async def slack(monkeypatch):
     monkeypatch.setenv("VIGIE_SLACK_SIGNING_SECRET", "signing-secret")
     async with FakeSlack() as fake:
         yield fake
-
-
-@pytest.fixture
-def fake_rules(monkeypatch):
-    """rules.actions as documented in the contract (the rules area provides the real one)."""
-    calls = []
-
-    def acknowledge_alert(store, alert_id, actor, at):
-        calls.append(("ack", alert_id, actor, at))
-        store.conn.execute("UPDATE alerts SET status = 'acknowledged', acked_by = ? WHERE id = ?", [actor, alert_id])
-        return True
-
-    def add_silence(store, *, rule=None, key=None, until, actor, reason, at):
-        calls.append(("silence", rule, key, until, actor, reason, at))
-        return 1
-
-    module = types.SimpleNamespace(acknowledge_alert=acknowledge_alert, add_silence=add_silence)
-    monkeypatch.setitem(sys.modules, "rules.actions", module)
-    return calls
 
 
 def settings_for(make_settings, slack, **alerts):
@@ -102,9 +82,9 @@ async def test_daemon_delivers_and_exposes_state(make_settings, slack):
         await app.stop()
 
 
-async def test_slack_buttons_acknowledge_and_silence_through_rules_actions(make_settings, slack, fake_rules):
+async def test_slack_buttons_acknowledge_and_silence_through_rules_actions(make_settings, slack):
     app = Vigie(settings_for(make_settings, slack))
-    alert = add_alert(app.store)
+    alert = add_alert(app.store, at=utcnow())  # live daemon: a fresh alert (old ones are resolved as stale)
     enqueue(app.store, kind="alert", channel="slack", target="#alertes", payload={"alert_ids": [alert]},
             idempotency_key="d1", at=T0, alert_id=alert)
     await app.start()
@@ -117,7 +97,8 @@ async def test_slack_buttons_acknowledge_and_silence_through_rules_actions(make_
                 assert response.status == 200
                 reply = await response.json()
             assert reply["text"] == f"✅ Alerte n° {alert} prise en charge par <@U0MARIE>."
-            assert fake_rules[0][:3] == ("ack", alert, "slack:marie")
+            status, acked_by = app.store.conn.execute("SELECT status, acked_by FROM alerts WHERE id = ?", [alert]).fetchone()
+            assert (status, acked_by) == ("acknowledged", "slack:marie")
             # the original message is edited through the outbox, and the change is noted in its thread
             await wait_for(lambda: len(slack.updates) == 1 and len(slack.replies(slack.messages[0]["ts"])) == 1)
             assert "prise en charge par slack:marie" in json.dumps(slack.messages[0]["blocks"], ensure_ascii=False)
@@ -125,14 +106,15 @@ async def test_slack_buttons_acknowledge_and_silence_through_rules_actions(make_
             body = interaction("vigie_silence_24h", f"{alert}:1440")
             async with http.post(url, data=body, headers=signed(body)) as response:
                 assert "Règle mise en silence pour 24 h" in (await response.json())["text"]
-            kind, rule, key, until, actor, reason, at = fake_rules[1]
-            assert (kind, rule, key, actor) == ("silence", "pic-inondation", "topic:inondation", "slack:marie")
-            assert until - at == timedelta(hours=24)
+            rule, key, until, actor, created = app.store.conn.execute(
+                "SELECT rule, key, until, actor, created_at FROM rules_silences").fetchone()
+            assert (rule, key, actor) == ("pic-inondation", "topic:inondation", "slack:marie")
+            assert parse_time(until) - parse_time(created) == timedelta(hours=24)
 
             for headers in (signed(body, secret="wrong"), signed(body, at=time.time() - 600), {}):
                 async with http.post(url, data=body, headers=headers) as response:
                     assert response.status == 401
-            assert len(fake_rules) == 2
+            assert app.store.conn.execute("SELECT count(*) FROM rules_silences").fetchone()[0] == 1
     finally:
         await app.stop()
 

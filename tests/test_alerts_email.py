@@ -105,7 +105,7 @@ async def test_alert_email_headers_and_both_parts_in_french(store, settings, smt
     text, html = found["text/plain"].get_content(), found["text/html"].get_content()
     for body in (text, html):
         assert "Pic de mentions « inondation »" in body
-        assert "observé 38/min, attendu 1,2/min" in body
+        assert "observé 38, attendu 1,2" in body
         assert "Le sujet « inondation » est 30 fois plus cité" in body
     assert "La rue de la Gare est sous l&#39;eau !" in html or "La rue de la Gare est sous l'eau !" in html
     assert '<a href="https://rivebelle.social/@habitant/1"' in html

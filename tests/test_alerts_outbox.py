@@ -168,7 +168,7 @@ async def test_console_prints_readable_french(store):
     await worker.drain(timeout=2)
     text = out.getvalue()
     print(text)
-    assert "🔴 CRITIQUE 14:32 — Pic de mentions « inondation » (observé 38/min, attendu 1,2/min)" in text
+    assert "🔴 CRITIQUE 14:32 — Pic de mentions « inondation » (observé 38, attendu 1,2)" in text
     assert "Pourquoi : Le sujet « inondation » est 30 fois plus cité" in text
     assert "« La rue de la Gare est sous l'eau, on fait comment ? » — @habitant0 (négatif)" in text
     assert "🚨 MODE DE CRISE 14:40 — vigilance → CRISE" in text and "3 alertes critiques" in text

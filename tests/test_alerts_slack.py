@@ -92,7 +92,7 @@ async def test_alert_message_in_french_with_why_evidence_and_buttons(store, slac
     assert blocks[0]["text"]["text"] == "🔴 CRITIQUE — Pic de mentions « inondation »"
     body = "\n".join(mrkdwn_texts(message))
     assert "*Pourquoi :* Le sujet « inondation » est 30 fois plus cité" in body
-    assert "*Mesure :* observé 38/min, attendu 1,2/min (fenêtre 10 min)" in body
+    assert "*Mesure :* observé 38, attendu 1,2 (fenêtre 10 min)" in body
     assert "*Sujet :* inondation" in body
     assert "<https://rivebelle.social/@habitant/1|voir le message>" in body
     assert "sentiment négatif" in body

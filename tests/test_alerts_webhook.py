@@ -46,7 +46,7 @@ async def test_signed_json_with_idempotency_key_and_timestamp(store, hook):
     body = receipt["body"]
     assert body["idempotency_key"] == "alert:1:webhook" and body["severity"] == "critical"
     assert body["alerts"][0]["details"]["observed"] == 38
-    assert "CRITIQUE" in body["text"] and "observé 38/min" in body["text"]
+    assert "CRITIQUE" in body["text"] and "observé 38," in body["text"]
     # Markdown for chat tools: the post cannot mention @channel, link or format.
     assert "<!channel>" not in body["text"].replace("\\", "") or "\\<" in body["text"]
     assert "http://evil" not in body["text"] and "*URGENT*" not in body["text"]

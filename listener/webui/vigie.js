@@ -42,6 +42,31 @@ async function loadAlerts() {
   }
 }
 
+const POST_STATE = { scheduled: "programmée", held: "retenue", publishing: "en cours d'envoi", published: "publiée",
+  "published-dry-run": "publiée (simulation)", failed: "échec", cancelled: "annulée" };
+const CATEGORY = { promotion: "promotion", evenement: "événement", humour: "humour", information: "information", service: "service", crise: "crise" };
+
+async function loadPosts() {
+  let data;
+  try { data = await getJSON("/api/posts"); } catch (error) { return; }
+  const posts = data.posts || [];
+  const held = posts.filter(p => p.state === "held").length;
+  document.getElementById("posts-summary").textContent = held
+    ? `${held} publication(s) retenue(s) par la politique de crise : à relire avant toute remise en file (vigie posts release).`
+    : "Aucune publication retenue.";
+  const body = document.querySelector("#posts tbody"); body.replaceChildren();
+  if (!posts.length) { const row = el("tr"); const cell = el("td", "Aucune publication programmée."); cell.colSpan = 5; row.append(cell); body.append(row); }
+  for (const post of posts) {
+    const row = el("tr", undefined, post.state === "held" ? "held" : "");
+    const text = el("td"); text.append(el("div", post.text));
+    if (post.held_reason) text.append(el("div", post.held_reason, "meta"));
+    if (post.needs_approval) text.append(el("div", "Validation par une seconde personne requise", "meta"));
+    row.append(el("td", when(post.scheduled_at)), el("td", CATEGORY[post.category] || post.category), el("td", post.channel), text,
+      el("td", POST_STATE[post.state] || post.state, "post-state " + post.state));
+    body.append(row);
+  }
+}
+
 async function loadMentions(query) {
   const data = await getJSON("/api/mentions?limit=40" + (query ? "&q=" + encodeURIComponent(query) : ""));
   const list = document.getElementById("mentions"); list.replaceChildren();
@@ -62,5 +87,5 @@ async function loadMentions(query) {
 }
 
 document.getElementById("search-form").addEventListener("submit", event => { event.preventDefault(); loadMentions(document.getElementById("q").value.trim()); });
-async function refresh() { try { await Promise.all([loadStatus(), loadAlerts()]); } catch (error) { document.getElementById("health").textContent = "Service : injoignable"; } }
+async function refresh() { try { await Promise.all([loadStatus(), loadAlerts(), loadPosts()]); } catch (error) { document.getElementById("health").textContent = "Service : injoignable"; } }
 refresh(); loadMentions(""); setInterval(refresh, 10000);

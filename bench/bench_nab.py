@@ -1,0 +1,38 @@
+"""NAB realTweets (5 dev series): `vigie spikes --dir` with the daemon's default settings, then the shared
+scorer on the binary `alert` column (threshold fixed in advance, the honest figure).
+Published (threshold optimised on the labels, standard profile, 10 series): ARTime 83.2, contextOSE 74.5,
+HTM 69.3, twitterADVec 59.6; naive z-score ≈ 25."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from classifiers.detector_cli import score_file
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DATA = SHARED / "data" / "nab-tweets-dev" / "data" / "realTweets"
+SCORER = SHARED / "bench" / "nab_score.py"
+
+
+def main() -> None:
+    if not DATA.is_dir() or not SCORER.is_file():
+        print(f"NAB data or scorer missing ({DATA}, {SCORER}): skipped")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        for path in sorted(DATA.glob("*.csv")):
+            alerts = score_file(path, out / path.name)
+            print(f"{path.name}: {alerts} alert(s)")
+        result = subprocess.run(
+            [sys.executable, str(SCORER), str(out), "--column", "alert", "--per-file"],
+            capture_output=True, text=True, check=False,
+        )
+    print(result.stdout.strip() or result.stderr.strip())
+
+
+if __name__ == "__main__":
+    main()

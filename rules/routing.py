@@ -1,0 +1,131 @@
+"""Who is told, where and when: recipient groups, minimum severity and quiet hours.
+
+Routing only writes outbox rows (alerts.outbox.enqueue); alerts/ delivers them. Quiet hours do not drop a
+message, they defer it (`not_before` = end of the quiet hours) so the morning reader still sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from listener.store import Store
+from rules.settings import SEVERITY_RANK, GroupSettings, RulesSettings
+
+log = logging.getLogger("vigie.rules.routing")
+
+DEFAULT_TZ = "Europe/Paris"
+
+
+def rules_settings_of(settings: Any) -> RulesSettings:
+    """Accept the whole Settings or just its rules section (R2 and tests pass either)."""
+    return settings.rules if hasattr(settings, "rules") and isinstance(settings.rules, RulesSettings) else settings
+
+
+def timezone_of(settings: Any) -> ZoneInfo:
+    institution = getattr(settings, "institution", None)
+    return ZoneInfo(getattr(institution, "timezone", DEFAULT_TZ) or DEFAULT_TZ)
+
+
+def _parse_quiet(spec: str) -> tuple[time, time]:
+    start, end = spec.split("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
+def quiet_until(group: GroupSettings, at: datetime, tz: ZoneInfo) -> datetime | None:
+    """End of the quiet period `at` falls in (aware UTC), or None when `at` is not in quiet hours."""
+    if not group.quiet_hours:
+        return None
+    start, end = _parse_quiet(group.quiet_hours)
+    local = at.astimezone(tz)
+    now = local.time().replace(tzinfo=None)
+    if start == end:
+        return None
+    if start < end:  # e.g. 12:00-14:00, same day
+        inside = start <= now < end
+        end_day = local.date()
+    else:  # e.g. 22:00-07:30, across midnight
+        inside = now >= start or now < end
+        end_day = local.date() + timedelta(days=1) if now >= start else local.date()
+    if not inside:
+        return None
+    # Build the wall-clock end in the zone, then convert (DST-safe through ZoneInfo).
+    end_local = datetime.combine(end_day, end, tzinfo=tz)
+    return end_local.astimezone(at.tzinfo or tz)
+
+
+def deliverable(group: GroupSettings, severity: str) -> bool:
+    return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[group.min_severity]
+
+
+def notify_groups(
+    store: Store,
+    settings: Any,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    at: datetime,
+    groups: list[str] | None = None,
+    severity: str = "critical",
+    idempotency_prefix: str,
+    alert_id: int | None = None,
+) -> int:
+    """Queue one outbox row per (group, channel, target); returns how many rows were queued now.
+
+    `groups=None` means every configured group. Unknown group names are logged and skipped (the loader
+    already rejects them in rules, so this only happens with hand-written calls). Enqueuing twice with the
+    same `idempotency_prefix` is harmless.
+    """
+    from alerts.outbox import enqueue  # the outbox belongs to alerts/; imported late to keep start-up light
+
+    rules = rules_settings_of(settings)
+    tz = timezone_of(settings)
+    names = list(rules.groups) if groups is None else list(dict.fromkeys(groups))
+    queued = 0
+    for name in names:
+        group = rules.groups.get(name)
+        if group is None:
+            log.warning("notification %s: unknown recipient group %r", kind, name)
+            continue
+        if not deliverable(group, severity):
+            continue
+        not_before = None
+        if SEVERITY_RANK.get(severity, 0) < SEVERITY_RANK[group.quiet_min_severity]:
+            not_before = quiet_until(group, at, tz)
+        for channel, target in group.targets():
+            row = enqueue(
+                store,
+                kind=kind,
+                channel=channel,
+                target=target,
+                payload=payload,
+                idempotency_key=f"{idempotency_prefix}:{name}:{channel}:{target}",
+                at=at,
+                recipient_group=name,
+                alert_id=alert_id,
+                not_before=not_before,
+            )
+            if row is not None:
+                queued += 1
+    return queued
+
+
+def planned_deliveries(
+    settings: Any, *, groups: list[str], severity: str, at: datetime
+) -> list[dict[str, Any]]:
+    """What notify_groups would queue, without writing anything (backtests, deliver=False)."""
+    rules = rules_settings_of(settings)
+    tz = timezone_of(settings)
+    planned = []
+    for name in dict.fromkeys(groups):
+        group = rules.groups.get(name)
+        if group is None or not deliverable(group, severity):
+            continue
+        not_before = None
+        if SEVERITY_RANK.get(severity, 0) < SEVERITY_RANK[group.quiet_min_severity]:
+            not_before = quiet_until(group, at, tz)
+        for channel, target in group.targets():
+            planned.append({"group": name, "channel": channel, "target": target, "not_before": not_before})
+    return planned

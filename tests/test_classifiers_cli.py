@@ -1,0 +1,90 @@
+"""`vigie classify` and `vigie label` as an operator uses them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from listener.cli import main
+from listener.store import Store
+from tests.conftest import REPO_ROOT
+from tests.helpers import mention
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    """The shipped config (taxonomy, officials) with a store of its own."""
+    folder = tmp_path_factory.mktemp("cfg")
+    text = (REPO_ROOT / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('path = "vigie.db"', f'path = "{folder / "vigie.db"}"', 1)
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_classify_prints_one_json_object_per_line_with_explanations(config, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("Embouteillages monstres sur la rocade\nMadame la maire, démissionnez !\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["classify", str(source), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["text"] == "Embouteillages monstres sur la rocade"
+    assert lines[0]["topics"][0]["name"] == "transport" and lines[0]["topics"][0]["terms"]
+    assert lines[1]["hostile"] is True and lines[1]["hostility_targets"] == ["Claire Marchand"]
+    assert {"sentiment", "sentiment_proba", "sentiment_terms", "crisis"} <= set(lines[0])
+    assert "é" in result.stdout  # not escaped
+
+
+def test_classify_field_sentiment_prints_only_labels(config):
+    texts = ["Super concert hier soir, merci la ville !", "Encore en retard ce bus, ras le bol", "Réunion jeudi"] * 400
+    result = CliRunner().invoke(main, ["classify", "-", "--field", "sentiment", "--config", str(config)],
+                                input="\n".join(texts) + "\n")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(texts)
+    assert set(lines) <= {"negative", "neutral", "positive"}
+
+
+def test_label_saves_the_topics_chosen(config):
+    from listener.settings import load_settings
+
+    settings = load_settings(config)
+    db = Store(settings.resolve(settings.store.path))
+    db.insert_mentions([mention(i, text=text) for i, text in enumerate([
+        "Le tram T2 en panne et les poubelles débordent",
+        "Belle exposition au musée",
+        "Rien à voir",
+    ])])
+    db.close()
+    topics = [t.name for t in settings.classifiers.topics]
+    choice = f"{topics.index('transport') + 1}, {topics.index('proprete') + 1}"
+    result = CliRunner().invoke(
+        main, ["label", "--config", str(config), "--n", "3", "--seed", "1", "--no-train"],
+        input=f"{choice}\n\nbof\nq\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Thèmes" in result.output and "Réponse non comprise" in result.output
+    assert "2 mention(s) étiquetée(s)" in result.output
+    db = Store(settings.resolve(settings.store.path))
+    rows = db.conn.execute("SELECT mention_id, topics FROM topic_labels").fetchall()
+    db.close()
+    assert sorted(sorted(json.loads(topics)) for _, topics in rows) == [[], ["proprete", "transport"]]
+
+    again = CliRunner().invoke(main, ["label", "--config", str(config), "--n", "5", "--no-train"], input="q\n")
+    assert again.exit_code == 0 and "1 mention(s) à étiqueter" in again.output
+
+
+def test_label_rejects_an_unknown_topic(config):
+    result = CliRunner().invoke(main, ["label", "--config", str(config), "--topic", "cuisine"])
+    assert result.exit_code == 2 and "Thème inconnu" in result.output
+
+
+def test_classify_keeps_one_output_line_per_input_line(config):
+    """A stray carriage return inside a post must not shift the labels of the following lines."""
+    result = CliRunner().invoke(main, ["classify", "--field", "crisis", "--config", str(config)],
+                                input="Bonjour\rà tous\nIncendie rue Pasteur, les pompiers arrivent\n")
+    assert result.exit_code == 0
+    assert result.stdout.split("\n")[:2] == ["", "incendie"]

@@ -1,0 +1,150 @@
+"""The shipped sentiment model on clear French examples: labels, negation, explanations, determinism."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from classifiers.sentiment import DEFAULT_MODEL_PATH, SentimentModel
+from classifiers.text import prepare_many
+from classifiers.types import SENTIMENTS
+from listener.errors import VigieError
+
+
+@pytest.fixture(scope="module")
+def model() -> SentimentModel:
+    return SentimentModel.load()
+
+
+def label_of(model: SentimentModel, text: str) -> str:
+    return model.predict(prepare_many([text]))[0][0]
+
+
+@pytest.mark.parametrize("text", [
+    "Service nul, une honte, je suis furieux 😡",
+    "Encore des retards, ras-le-bol de cette ligne de bus",
+    "Catastrophe : la pollution détruit la rivière, c'est inadmissible",
+])
+def test_clear_negative(model: SentimentModel, text: str) -> None:
+    assert label_of(model, text) == "negative"
+
+
+@pytest.mark.parametrize("text", [
+    "C'est génial, merci beaucoup à la mairie !",
+    "Super initiative de la ville 👍",
+    "Bravo aux agents, excellent travail ❤️",
+])
+def test_clear_positive(model: SentimentModel, text: str) -> None:
+    assert label_of(model, text) == "positive"
+
+
+def test_negation_flips(model: SentimentModel) -> None:
+    assert label_of(model, "c'est pas terrible") != "positive"
+    assert label_of(model, "Je ne suis pas content du tout") == "negative"
+    assert label_of(model, "aucun problème") != "negative"
+    assert label_of(model, "Aucun problème avec la mairie, tout s'est bien passé") != "negative"
+    assert label_of(model, "pas mal du tout !") != "negative"
+
+
+def test_prediction_shape_and_explanations(model: SentimentModel) -> None:
+    label, score, proba, terms = model.predict(prepare_many(["C'est génial, merci beaucoup !"]))[0]
+    assert label in SENTIMENTS and set(proba) == set(SENTIMENTS)
+    assert score == pytest.approx(max(proba.values()))
+    assert sum(proba.values()) == pytest.approx(1.0)
+    assert "génial" in terms and len(terms) <= 5
+    negative_terms = model.predict(prepare_many(["Je ne suis pas content"]))[0][3]
+    assert "NEG_content" in negative_terms
+    assert "pas terrible" in model.predict(prepare_many(["c'est pas terrible"]))[0][3]
+    # Punctuation and stop words alone are never offered as an explanation.
+    for _, _, _, shown in model.predict(prepare_many(["... !!", "c'est le la les"])):
+        assert all(any(ch.isalnum() for ch in term) for term in shown)
+
+
+def test_empty_batch_and_empty_texts_anywhere_in_a_batch(model: SentimentModel) -> None:
+    assert model.predict([]) == []
+    label, _, proba, terms = model.predict(prepare_many([""]))[0]
+    assert label in SENTIMENTS and terms == []
+    batch = model.predict(prepare_many(["", "Super initiative 👍", "", "xqzw", ""]))
+    assert [row[0] for row in batch][1] == "positive" and len(batch) == 5
+    assert model.predict(prepare_many(["Super initiative 👍"]))[0] == batch[1]
+
+
+def test_deterministic(model: SentimentModel) -> None:
+    texts = ["Super initiative 👍", "c'est pas terrible", "Le conseil se réunit jeudi"]
+    again = SentimentModel.load()
+    assert model.predict(prepare_many(texts)) == again.predict(prepare_many(texts))
+
+
+def test_model_file_small_and_fast(model: SentimentModel) -> None:
+    assert DEFAULT_MODEL_PATH.stat().st_size <= 5_000_000
+    texts = [f"Le bus {i} est encore en retard, c'est pas normal 😡 #transports" for i in range(1000)]
+    prepared = prepare_many(texts)
+    model.predict(prepared[:10])
+    started = time.perf_counter()
+    model.predict(prepared)
+    assert (time.perf_counter() - started) / len(texts) < 500e-6  # measured well under 50 µs
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(VigieError, match="introuvable"):
+        SentimentModel.load(tmp_path / "absent.joblib")
+
+
+SHARED_UMSAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "umsab-fr"
+
+
+@pytest.fixture
+def small_umsab(tmp_path: Path) -> Path:
+    """A copy of the first tweets of each split: enough to run training and CV end to end quickly."""
+    if not (SHARED_UMSAB / "train_text.txt").exists():
+        pytest.skip("UMSAB French data not available")
+    out = tmp_path / "umsab"
+    out.mkdir()
+    for split, n in (("train", 150), ("val", 30)):
+        for kind in ("text", "labels"):
+            lines = (SHARED_UMSAB / f"{split}_{kind}.txt").read_text(encoding="utf-8").split("\n")[:n]
+            (out / f"{split}_{kind}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def test_train_and_eval_commands_in_french(small_umsab: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from listener.cli import main
+
+    runner = CliRunner()
+    trained = runner.invoke(main, ["train", "--data", str(small_umsab), "--out", str(tmp_path / "models")])
+    assert trained.exit_code == 0, trained.output
+    assert "modèle entraîné sur 180 tweets" in trained.output
+    model_file = tmp_path / "models" / "sentiment.joblib"
+    first = model_file.read_bytes()
+    runner.invoke(main, ["train", "--data", str(small_umsab), "--out", str(tmp_path / "models")])
+    assert model_file.read_bytes() == first  # same data + seed → same file
+    assert SentimentModel.load(model_file).predict(prepare_many(["Super 👍"]))[0][0] in SENTIMENTS
+
+    evaluated = runner.invoke(main, ["eval", "--data", str(small_umsab), "--folds", "3"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "F1 macro" in evaluated.output and "Matrice de confusion" in evaluated.output
+    assert "négatif" in evaluated.output
+
+
+def test_missing_data_is_a_french_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from listener.cli import main
+
+    result = CliRunner().invoke(main, ["eval", "--data", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "Données d'entraînement introuvables" in result.output
+
+
+def test_evaluation_report_figures(small_umsab: Path) -> None:
+    from classifiers.training import evaluate_sentiment
+
+    report = evaluate_sentiment(small_umsab, folds=3, seed=13)
+    assert report.n_texts == 180 and len(report.fold_macro_f1) == 3
+    assert 0.0 <= report.macro_f1_mean <= 1.0
+    assert set(report.per_class_f1) == set(SENTIMENTS)
+    assert sum(map(sum, report.confusion)) == 180

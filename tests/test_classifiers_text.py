@@ -1,0 +1,97 @@
+"""French text preparation: what the classifiers (and so the operators) see of a mention."""
+
+from __future__ import annotations
+
+import time
+
+from classifiers.text import STOPWORDS, Prepared, is_stopword, prepare, prepare_many
+
+
+def negated_words(prep: Prepared) -> set[str]:
+    return {token for token, neg in zip(prep.tokens, prep.negated, strict=True) if neg}
+
+
+def test_hashtag_kept_and_split_on_case_boundaries() -> None:
+    prep = prepare("Encore la #GrèveSNCF ce matin")
+    i = prep.tokens.index("#grèvesncf")
+    assert prep.tokens[i + 1 : i + 3] == ["grève", "sncf"]
+    assert prep.folded[i : i + 3] == ["#grevesncf", "greve", "sncf"]
+    assert prep.hashtags == ["grevesncf"]
+
+
+def test_hashtag_digits_split_and_lowercase_tag_unsplit() -> None:
+    prep = prepare("#JO2024 et #grèvesncf")
+    assert prep.tokens[:3] == ["#jo2024", "jo", "2024"]
+    assert prep.tokens[-1] == "#grèvesncf"
+    assert prep.hashtags == ["jo2024", "grevesncf"]
+
+
+def test_accents_kept_in_tokens_and_folded_alongside() -> None:
+    prep = prepare("Élève déçu à l'école")
+    assert prep.tokens == ["élève", "déçu", "à", "l'", "école"]
+    assert prep.folded == ["eleve", "decu", "a", "l'", "ecole"]
+    assert len(prep.stems) == len(prep.tokens) == len(prep.negated)
+
+
+def test_elision_keeps_the_article_as_its_own_token() -> None:
+    assert prepare("l’eau d'ici").tokens == ["l'", "eau", "d'", "ici"]
+    assert prepare("aujourd'hui quelqu'un").tokens == ["aujourd'hui", "quelqu'un"]
+
+
+def test_elongation_squeezed() -> None:
+    prep = prepare("troooop bieeen !!!!! ???")
+    assert prep.tokens == ["troop", "bieen", "!!", "??"]
+
+
+def test_handles_links_normalised_emoji_kept() -> None:
+    prep = prepare("@Mairie_Paris voir https://t.co/AbC et www.paris.fr 😡👍🏽 ❤️ :)")
+    assert prep.tokens == ["@user", "voir", "http", "et", "http", "😡", "👍", "❤", ":)"]
+
+
+def test_fediverse_handle_is_one_user() -> None:
+    assert prepare("@alice@mastodon.social merci").tokens == ["@user", "merci"]
+
+
+def test_numbers_and_times_not_squeezed() -> None:
+    assert prepare("1000 personnes à 18h30").tokens == ["1000", "personnes", "à", "18h30"]
+
+
+def test_negation_scope_pas_terrible() -> None:
+    prep = prepare("c'est pas terrible")
+    assert negated_words(prep) == {"terrible"}
+    assert prep.negated[prep.tokens.index("pas")] is False
+
+
+def test_negation_aucun_probleme_and_scope_limits() -> None:
+    assert negated_words(prepare("aucun problème")) == {"problème"}
+    # Punctuation closes the scope.
+    assert negated_words(prepare("pas cher, génial")) == {"cher"}
+    # "mais" closes it too.
+    assert "nul" not in negated_words(prepare("pas cher mais nul"))
+    # At most three content words.
+    prep = prepare("je ne trouve vraiment aucun bus gratuit rapide propre")
+    assert "propre" not in negated_words(prep)
+    assert {"bus", "gratuit", "rapide"} <= negated_words(prep)
+
+
+def test_negation_ne_and_ambiguous_plus_personne() -> None:
+    assert "content" in negated_words(prepare("je ne suis pas content"))
+    assert negated_words(prepare("de plus en plus cher")) == set()
+    assert negated_words(prepare("une personne contente")) == set()
+    assert "content" in negated_words(prepare("personne content"))
+
+
+def test_stopwords_folded_without_negators() -> None:
+    assert is_stopword("le") and is_stopword("etait") and is_stopword("l'")
+    for negator in ("ne", "pas", "plus", "jamais", "rien", "aucun", "sans", "ni", "n'"):
+        assert negator not in STOPWORDS
+    assert all(word == word.lower() and word.isascii() for word in STOPWORDS)
+
+
+def test_prepare_many_matches_prepare_and_is_fast() -> None:
+    texts = ["@user c'est pas terrible, trop de monde à la gare ce matin, aucun train depuis 2h 😡 http"] * 500
+    started = time.perf_counter()
+    batch = prepare_many(texts)
+    per_text = (time.perf_counter() - started) / len(texts)
+    assert batch[0] == prepare(texts[0])
+    assert per_text < 200e-6  # measured ≈ 15 µs; generous bound for slow CI machines

@@ -1,0 +1,107 @@
+"""The demo, end to end, as a new user runs it: `vigie demo --once` replays the bundled 36 hours of
+Rivebelle through the real daemon (pipeline, classifiers, detectors, rules, outbox, console channel).
+
+What a user must see: the flood of the second morning raises critical alerts, switches the city into
+crisis mode, and the promotional post scheduled for 09:00 UTC that morning is held, not published."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> tuple[str, Path, str]:
+    """Runs `vigie demo` (web UI left open, like a user would) until it prints the dashboard address."""
+    out = tmp_path_factory.mktemp("demo")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "listener.cli", "demo", "--port", "0", "--out", str(out / "run")],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: list[str] = []
+    url = ""
+    deadline = time.monotonic() + 300
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = re.search(r"Interface web : (http://127\.0\.0\.1:\d+/)", line)
+        if match:
+            url = match.group(1)
+            break
+    stdout = "".join(lines)
+    assert url, stdout[-4000:]
+    yield stdout, out / "run" / "vigie-demo.db", url
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+
+
+def test_demo_prints_its_alerts_in_french(demo_run):
+    stdout, _, _ = demo_run
+    assert "Bilan de la démonstration" in stdout
+    assert "Alertes :" in stdout and "critiques" in stdout
+    # The console channel printed the flood alert as it was delivered.
+    assert "inondation" in stdout.lower()
+
+
+def test_demo_flood_switches_to_crisis_mode(demo_run):
+    stdout, db_path, _ = demo_run
+    db = sqlite3.connect(db_path)
+    state, since = db.execute("SELECT state, since FROM crisis_state WHERE id = 1").fetchone()
+    assert state == "crise"
+    # The flood starts at 06:40 UTC on the 18th; crisis mode follows within the hour, not before.
+    assert "2026-11-18T06:40" <= since <= "2026-11-18T07:40", since
+    assert "CRISE" in stdout
+
+
+def test_demo_promotional_post_is_held_and_never_published(demo_run):
+    _, db_path, _ = demo_run
+    db = sqlite3.connect(db_path)
+    db.row_factory = sqlite3.Row
+    posts = {row["category"]: row for row in db.execute("SELECT * FROM scheduled_posts")}
+    assert posts["promotion"]["state"] == "held"
+    # The event post of the day before went out on schedule (dry-run publisher in the demo).
+    assert posts["evenement"]["state"].startswith("published")
+
+
+def test_demo_contentious_subject_is_flagged_without_crisis_before_the_flood(demo_run):
+    _, db_path, _ = demo_run
+    db = sqlite3.connect(db_path)
+    first_crisis = db.execute(
+        "SELECT min(at) FROM crisis_log WHERE to_state = 'crise'"
+    ).fetchone()[0]
+    assert first_crisis is not None and first_crisis >= "2026-11-18T06:40"
+    hostile = db.execute(
+        "SELECT count(*) FROM alerts WHERE rule_type = 'hostility' AND created_at < '2026-11-18T00:00'"
+    ).fetchone()[0]
+    assert hostile >= 1
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make browser)")
+def test_dashboard_shows_crisis_alerts_and_held_post_in_a_real_browser(demo_run, tmp_path):
+    _, _, url = demo_run
+    result = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom", url],
+        capture_output=True, text=True, timeout=90,
+    )
+    dom = result.stdout
+    assert "Mode : CRISE" in dom, dom[:2000]
+    assert "Critique" in dom  # the alerts table was filled from /api/alerts
+    assert "retenue" in dom and "Marché de Noël".lower() in dom.lower()
+    # Post text is rendered as text: no markup from the data reaches the page.
+    assert "<script>alert" not in dom
