@@ -81,7 +81,9 @@ class Vigie:
         if classifier is None and settings.pipeline.classify:
             from classifiers import load_classifier
 
-            classifier = load_classifier(settings.classifiers, settings.institution)
+            paths = {name: settings.resolve(value) for name in ("model_dir", "hostility_lexicon", "crisis_lexicon")
+                     if (value := getattr(settings.classifiers, name, None)) is not None}
+            classifier = load_classifier(settings.classifiers.model_copy(update=paths), settings.institution)
         self.classifier = classifier
         self.pipeline = Pipeline(
             self.store,

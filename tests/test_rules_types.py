@@ -115,6 +115,18 @@ def test_severity_follows_the_detector_when_asked(store, make_settings):
     assert alerts(store)[0]["severity"] == "critical"
 
 
+def test_spike_rule_with_a_minimum_severity_waits_for_a_critical_signal(store, make_settings):
+    """The shipped crise-pic rule: a warning-level crisis spike is not enough to switch to crisis mode."""
+    engine = engine_for(store, make_settings, {**SPIKE, "min_severity": "critical"})
+    store.add_signals([signal("spike", "topic:transport", severity="warning")])
+    assert engine.evaluate(T0 + timedelta(minutes=1)) == []
+    store.add_signals([signal("spike", "topic:transport", at=T0 + timedelta(minutes=1), severity="critical",
+                              episode="update")])
+    events = engine.evaluate(T0 + timedelta(minutes=2))
+    assert [e["action"] for e in events] == ["new"]
+    assert alerts(store)[0]["severity"] == "warning"  # the rule's own severity; the filter only gates
+
+
 def test_volume_rule_fires_over_its_threshold_only(store, make_settings):
     rule = {"name": "volume-mairie", "type": "volume", "keys": ["keyword:mairie"], "min_count": 200,
             "window_minutes": 60}
