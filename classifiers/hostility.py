@@ -396,7 +396,7 @@ def train(path: Path = LABELLED_SET, out: Path = DEFAULT_MODEL) -> dict[str, Any
     lexicon_only = HostilityClassifier(HostilityLexicon.load(training_institution()))
     model = fit_model(lexicon_only, [r["text"] for r in rows], [int(r["label"] == "hostile") for r in rows])
     # stop_words_ is a set (its pickled order follows the hash seed) and only serves introspection: dropping
-    # both make the shipped file byte-identical from one `vigie train` to the next (scikit-learn allows this).
+    # both keep the shipped file stable from one `vigie train` to the next (scikit-learn allows this).
     # _stop_words_id is a memory address cached by scikit-learn (also safe to drop).
     vectorizer = model["vectorizer"]
     if hasattr(vectorizer, "stop_words_"):

@@ -2,6 +2,7 @@
 "use strict";
 const SEVERITY = { critical: "Critique", warning: "Avertissement", info: "Information" };
 const STATE = { normal: "Normal", vigilance: "Vigilance", crise: "CRISE", retour: "Retour à la normale" };
+const ALERT_STATUS = { open: "ouverte", acknowledged: "prise en charge", resolved: "résolue", silenced: "en silence" };
 const SENTIMENT = { negative: "négatif", neutral: "neutre", positive: "positif" };
 const fmt = new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeStyle: "short", timeZone: "Europe/Paris" });
 
@@ -37,7 +38,7 @@ async function loadAlerts() {
   for (const alert of alerts) {
     const row = el("tr");
     const title = el("td"); title.append(el("strong", alert.title)); if (alert.summary) title.append(el("div", alert.summary, "meta"));
-    row.append(el("td", when(alert.created_at)), el("td", SEVERITY[alert.severity] || alert.severity, "sev " + alert.severity), title, el("td", alert.status));
+    row.append(el("td", when(alert.created_at)), el("td", SEVERITY[alert.severity] || alert.severity, "sev " + alert.severity), title, el("td", ALERT_STATUS[alert.status] || alert.status, "status " + alert.status));
     body.append(row);
   }
 }
