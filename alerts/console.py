@@ -51,7 +51,7 @@ def format_notification(n: Notification) -> str:
         lines.append(f"   Pourquoi : {one_line(first.summary, 240)}")
     facts = [f"Règle {one_line(first.rule, 60)}"]
     if first.topic:
-        facts.append(f"sujet {one_line(first.topic, 60)}")
+        facts.append(f"sujet {one_line(first.topic_label, 60)}")
     if first.window():
         facts.append(f"fenêtre {first.window()}")
     if first.fire_count > 1:

@@ -141,6 +141,17 @@ class AlertInfo:
     resolved_at: str | None = None
 
     @property
+    def topic_label(self) -> str | None:
+        """The topic as people name it ("Eau et assainissement"), from the taxonomy the rules engine loaded."""
+        if not self.topic:
+            return None
+        try:
+            from rules.types.base import DISPLAY_NAMES
+        except ImportError:
+            return self.topic
+        return DISPLAY_NAMES.get(("topic", self.topic), self.topic)
+
+    @property
     def emoji(self) -> str:
         return SEVERITY.get(self.severity, ("⚪", self.severity.upper()))[0]
 

@@ -121,7 +121,7 @@ def _alert_blocks(alert: AlertInfo, n: Notification, *, with_actions: bool = Tru
         why.append(line)
     facts = [f"*Règle :* {mrkdwn_inert(alert.rule, 80)}"]
     if alert.topic:
-        facts.append(f"*Sujet :* {mrkdwn_inert(alert.topic, 80)}")
+        facts.append(f"*Sujet :* {mrkdwn_inert(alert.topic_label, 80)}")
     why.append(" · ".join(facts))
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(why)}})
     status = f"Statut : {alert.status_fr}"

@@ -183,3 +183,18 @@ async def test_console_strips_terminal_escape_sequences(store):
     out = io.StringIO()
     await make_worker(store, {"console": ConsoleChannel(out)}).drain(timeout=2)
     assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+
+
+async def test_alert_names_the_topic_as_the_taxonomy_labels_it(store, make_settings, monkeypatch):
+    from rules.types import base
+
+    monkeypatch.setattr(base, "DISPLAY_NAMES", {})
+    base.register_display_names(make_settings(classifiers={"topics": [
+        {"name": "eau_assainissement", "label": "Eau et assainissement", "terms": ["égout"]}]}))
+    label = "Eau et assainissement"
+    alert = add_alert(store, topic="eau_assainissement")
+    enqueue(store, kind="alert", channel="console", target="-", payload={"alert_ids": [alert]},
+            idempotency_key="t1", at=T0)
+    out = io.StringIO()
+    await make_worker(store, {"console": ConsoleChannel(out)}).drain(timeout=2)
+    assert f"sujet {label}" in out.getvalue()
