@@ -3,10 +3,15 @@
 Each measured minute brings 10,000 fresh counter rows (one per key), 1,000 detector signals spread over
 those keys and 500 labelled mentions; a handful of them match. Target: < 100 ms per minute pass.
 A second figure adds one hour of counter history (what 60-minute volume windows read).
+
+Like the daemon (classifiers/stack.py calls gc.freeze() once models and modules are loaded), what exists
+once start-up is done is frozen out of the cyclic GC before the measured minutes; full (generation 2)
+collections that still happen during a measured pass stay in its figure and are counted in the output.
 """
 
 from __future__ import annotations
 
+import gc
 import random
 import statistics
 import tempfile
@@ -23,7 +28,7 @@ from rules.engine import RulesEngine
 
 KEYS = 10_000
 RULES = 200
-MINUTES = 6
+MINUTES = 15
 START = datetime(2026, 11, 17, 8, 0, tzinfo=UTC)
 TOPICS = [f"sujet{i}" for i in range(40)]
 PREFIXES = ("topic", "hashtag", "keyword", "crisis", "source")
@@ -125,30 +130,60 @@ def run(history_minutes: int, storm: float = 1.0) -> dict:
         for back in range(history_minutes, 0, -1):
             store.add_counts({(key, first - back): rng.choice((0, 1, 1, 2)) for key in keys})
         engine.evaluate(START)  # first pass: sets the engine's starting point
+        gc.collect()
+        gc.freeze()  # start-up done: as the daemon does once its classifiers are loaded
+        full_gc: list[float] = []
+        gc_started: list[float] = []
+        measuring = False
+
+        def watch_gc(phase: str, info: dict) -> None:
+            if info["generation"] != 2 or not measuring:
+                return
+            if phase == "start":
+                gc_started.append(time.perf_counter())
+            elif gc_started:
+                full_gc.append((time.perf_counter() - gc_started.pop()) * 1000)
+
+        gc.callbacks.append(watch_gc)
         timings, alerts = [], 0
-        for minute in range(1, MINUTES + 1):
-            counts, signals, mentions = minute_data(rng, keys, minute, storm)
-            store.add_counts(counts)
-            store.add_signals(signals)
-            store.insert_mentions(mentions)
-            started = time.perf_counter()
-            events = engine.evaluate(START + timedelta(minutes=minute))
-            timings.append((time.perf_counter() - started) * 1000)
-            alerts += sum(1 for e in events if e["action"] == "new")
+        try:
+            for minute in range(1, MINUTES + 1):
+                counts, signals, mentions = minute_data(rng, keys, minute, storm)
+                store.add_counts(counts)
+                store.add_signals(signals)
+                store.insert_mentions(mentions)
+                measuring = True
+                started = time.perf_counter()
+                events = engine.evaluate(START + timedelta(minutes=minute))
+                timings.append((time.perf_counter() - started) * 1000)
+                measuring = False
+                alerts += sum(1 for e in events if e["action"] == "new")
+        finally:
+            gc.callbacks.remove(watch_gc)
+            gc.unfreeze()
         outbox = store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
         store.close()
-    return {"timings": timings, "alerts": alerts, "outbox": outbox}
+    return {"timings": timings, "alerts": alerts, "outbox": outbox, "full_gc": full_gc}
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
 def main() -> None:
     print(f"Rules evaluation: {RULES} rules (8 types), {KEYS:,} counter keys, 1,000 signals and 500 mentions per minute")
+    print(f"Cost of one per-minute pass over {MINUTES} measured minutes (every minute counted, the first "
+          f"included; start-up heap frozen out of the GC as in the daemon); target < 100 ms")
+    print(f"  {'scenario':<32} {'median':>8} {'p95':>8} {'max':>8}   full GCs in passes   alerts / outbox rows")
     cases = [("one minute of counters", 0, 1.0), ("plus 60 min of counter history", 60, 1.0),
              ("alert storm (x10 matches)", 0, 10.0)]
     for label, history, storm in cases:
         result = run(history, storm)
-        timings = result["timings"]
-        print(f"  {label:<32} median {statistics.median(timings):6.1f} ms/min, max {max(timings):6.1f} ms "
-              f"({result['alerts']} alerts over {MINUTES} min, {result['outbox']} outbox rows); target < 100 ms")
+        timings, full_gc = result["timings"], result["full_gc"]
+        gcs = f"{len(full_gc)} ({sum(full_gc):.1f} ms)" if full_gc else "0"
+        print(f"  {label:<32} {statistics.median(timings):5.1f} ms {p95(timings):5.1f} ms {max(timings):5.1f} ms   "
+              f"{gcs:<20} {result['alerts']} / {result['outbox']}"
+              + ("" if max(timings) < 100 else "   OVER TARGET"))
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ from listener.store import Store
 from listener.timeutil import to_iso
 from rules.actions import OPEN_STATES, Silences
 from rules.escalation import escalate
-from rules.filters import evidence_for, mention_has_key, rank_evidence
+from rules.filters import KeyIndex, evidence_for, mention_has_key, rank_evidence
 from rules.grouping import Grouper
 from rules.loader import load_rules
 from rules.routing import notify_groups, planned_deliveries, rules_settings_of, timezone_of
 from rules.settings import SEVERITY_RANK
 from rules.throttle import Throttle
 from rules.types import EvalContext, Match, RuleType
+from rules.types.base import register_display_names
 
 log = logging.getLogger("vigie.rules")
 
@@ -46,6 +47,7 @@ class RulesEngine:
         self.tz = timezone_of(settings)
         self.deliver = deliver
         self.rules = load_rules(settings) if rules is None else rules
+        register_display_names(settings)
         self.by_kind: dict[str, list[RuleType]] = defaultdict(list)
         self.mention_rules = [r for r in self.rules if r.uses_mentions]
         self.count_rules = [r for r in self.rules if r.uses_counts]
@@ -53,7 +55,7 @@ class RulesEngine:
             if rule.signal_kind:
                 self.by_kind[rule.signal_kind].append(rule)
         self.throttle = Throttle(store)
-        self._families: dict[tuple[str, str], list[RuleType]] = {}
+        self._key_index: dict[str, KeyIndex] = {}
         self._rolling_sums: dict[int, Any] = {}
         self._count_window = max((r.window_minutes() for r in self.count_rules), default=0)
         self._count_thresholds: dict[int, int] = {}
@@ -182,13 +184,15 @@ class RulesEngine:
         return events
 
     def _candidates(self, kind: str, key: str) -> list[RuleType]:
-        """Rules of a signal kind that may accept keys of this family ("topic", "hashtag", "all"…)."""
-        family = key.partition(":")[0]
-        found = self._families.get((kind, family))
-        if found is None:
-            found = [r for r in self.by_kind.get(kind, ()) if r.keys.may_match_family(family)]
-            self._families[(kind, family)] = found
-        return found
+        """Rules of a signal kind whose `keys` accept this key, in rule order (the others would reject the
+        signal in on_signal anyway): looked up in a per-kind index instead of asking every rule."""
+        rules = self.by_kind.get(kind)
+        if not rules:
+            return []
+        index = self._key_index.get(kind)
+        if index is None:
+            index = self._key_index[kind] = KeyIndex(rule.keys for rule in rules)
+        return [rules[position] for position in index.candidates(key)]
 
     def _new_mentions(self, after_id: int, as_of: datetime) -> list[Mention]:
         if not self.mention_rules and not self.count_rules and self._rolling is None:

@@ -10,12 +10,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
+from functools import lru_cache
 
 from listener.counting import ascii_fold, fold, hashtags
 from listener.models import Mention
 from listener.store import Store
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=50_000)
+def folded_words(text: str) -> tuple[str, frozenset[str]]:
+    """ASCII-folded text and its words, computed once per text (keyword rules, keyword: evidence)."""
+    folded = ascii_fold(text)
+    return folded, frozenset(_WORD_RE.findall(folded))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,50 @@ class KeyMatcher:
         return prefix or None
 
 
+class KeyIndex:
+    """Which of several matchers accept a key, without asking each one: exact keys and `prefix*` patterns
+    are looked up by dict (one lookup per distinct prefix length), only globs are matched one by one.
+
+    `candidates(key)` returns the positions (ascending) of the matchers that accept the key: the same answer
+    as `[i for i, m in enumerate(matchers) if m(key)]`.
+    """
+
+    def __init__(self, matchers: Iterable[KeyMatcher]) -> None:
+        self.every: list[int] = []
+        self.checked: list[tuple[int, KeyMatcher]] = []
+        self.exact: dict[str, list[int]] = {}
+        self.prefixes: dict[str, list[int]] = {}
+        for position, matcher in enumerate(matchers):
+            if matcher.any:
+                self.every.append(position)
+                continue
+            if matcher.globs:  # rare: the matcher itself decides (it also knows its exact keys and prefixes)
+                self.checked.append((position, matcher))
+                continue
+            for key in matcher.exact:
+                self.exact.setdefault(key, []).append(position)
+            for prefix in set(matcher.prefixes):
+                self.prefixes.setdefault(prefix, []).append(position)
+        self.lengths = sorted({len(prefix) for prefix in self.prefixes})
+
+    def candidates(self, key: str) -> list[int]:
+        found = list(self.every)
+        hit = self.exact.get(key)
+        if hit:
+            found.extend(hit)
+        prefixes = self.prefixes
+        for length in self.lengths:
+            if length > len(key):
+                break
+            hit = prefixes.get(key[:length])
+            if hit:
+                found.extend(hit)
+        for position, matcher in self.checked:
+            if matcher(key):
+                found.append(position)
+        return sorted(set(found)) if len(found) > 1 else found
+
+
 def mention_has_key(mention: Mention, key: str) -> bool:
     """Whether a mention counts towards a counter key (same meaning as listener/counting.py)."""
     if key == "all":
@@ -110,10 +162,10 @@ def mention_has_key(mention: Mention, key: str) -> bool:
     if kind == "hashtag":
         return "#" in mention.text and value in hashtags(mention.text)
     if kind == "keyword":
-        folded = ascii_fold(mention.text) if value.isascii() else fold(mention.text)
-        if value.isascii() and _WORD_RE.fullmatch(value):
-            return value in _WORD_RE.findall(folded)
-        return value in folded
+        if not value.isascii():
+            return value in fold(mention.text)
+        folded, words = folded_words(mention.text)
+        return value in words if _WORD_RE.fullmatch(value) else value in folded
     if kind == "term":
         return value in fold(mention.text)
     if kind == "crisis":

@@ -14,7 +14,7 @@ from listener.models import Mention, Signal
 from listener.settings_base import StrictModel
 from listener.store import Store
 from rules.filters import KeyMatcher, MentionFilter
-from rules.settings import Severity
+from rules.settings import SEVERITY_RANK, Severity
 
 
 class RuleOptions(StrictModel):
@@ -85,12 +85,10 @@ class RollingSums:
         self.end: int | None = None
 
     def _read(self, store: Store, start: int, end: int) -> dict[int, dict[str, int]]:
-        found: dict[int, dict[str, int]] = {b: {} for b in range(start, end)}
-        for key, bucket, n in store.conn.execute(
-            "SELECT key, bucket, n FROM counts WHERE bucket >= ? AND bucket < ?", [start, end]
-        ):
-            found[bucket][key] = n
-        return found
+        return {
+            bucket: dict(store.conn.execute("SELECT key, n FROM counts WHERE bucket = ?", [bucket]))
+            for bucket in range(start, end)
+        }
 
     def _apply(self, bucket: int, new: dict[str, int] | None) -> None:
         sums = self.sums
@@ -102,8 +100,9 @@ class RollingSums:
                 del sums[key]
         if new is not None:
             self.buckets[bucket] = new
+            get = sums.get
             for key, n in new.items():
-                sums[key] = sums.get(key, 0) + n
+                sums[key] = get(key, 0) + n
 
     def update(self, store: Store, end: int, fresh: dict[int, dict[str, int]]) -> None:
         """Move the window to end at `end`; `fresh` holds the newest buckets, read once for every window."""
@@ -117,9 +116,24 @@ class RollingSums:
         for bucket in [b for b in self.buckets if b < start]:
             self._apply(bucket, None)
         for bucket, values in fresh.items():
-            if bucket >= start:
+            if bucket < start:
+                continue
+            if self.buckets.get(bucket) == values:
+                self._reapply_same(values)
+            else:
                 self._apply(bucket, dict(values))
         self.end = end
+
+    def _reapply_same(self, values: dict[str, int]) -> None:
+        """What `_apply` does when a re-read bucket did not change: totals stay the same, only keys whose
+        whole total came from this bucket move to the end (removed, then added back), so ties among the
+        window's totals keep the very order they would have had. Much cheaper than removing and adding
+        every key of the bucket again."""
+        sums = self.sums
+        for key, n in values.items():
+            if sums.get(key) == n:
+                del sums[key]
+                sums[key] = n
 
 
 @dataclass
@@ -138,6 +152,8 @@ class EvalContext:
     # Lowest threshold of the rules reading each window: smaller totals are never looked at.
     thresholds: dict[int, int] = field(default_factory=dict)
     _fresh: dict[int, dict[str, int]] | None = None
+    # Per-pass work shared by the rules of one type (e.g. the word index of the new mentions).
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def window_sums(self, minutes: int) -> list[tuple[str, int]]:
         """(key, total) over the last `minutes` complete buckets, largest first, totals below every rule's
@@ -163,14 +179,9 @@ class EvalContext:
         wanted = set(range(end - RollingSums.REFRESH, end))
         wanted.update(b for b in self.changed_buckets if oldest <= b < end)
         found: dict[int, dict[str, int]] = {b: {} for b in wanted}
-        ordered = sorted(wanted)
-        for offset in range(0, len(ordered), 500):
-            chunk = ordered[offset : offset + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, bucket, n in self.store.conn.execute(
-                f"SELECT key, bucket, n FROM counts WHERE bucket IN ({marks})", chunk
-            ):
-                found[bucket][key] = n
+        for bucket in found:
+            # One indexed range per bucket (idx_counts_bucket_key_n covers it), made into a dict in C.
+            found[bucket] = dict(self.store.conn.execute("SELECT key, n FROM counts WHERE bucket = ?", [bucket]))
         return found
 
     def local(self, moment: datetime) -> str:
@@ -212,8 +223,6 @@ class RuleType:
     # Helpers shared by signal types -------------------------------------------------------------
 
     def accepts_signal(self, signal: Signal) -> bool:
-        from rules.settings import SEVERITY_RANK
-
         minimum = getattr(self.options, "min_severity", "info")
         if SEVERITY_RANK.get(signal.severity, 0) < SEVERITY_RANK[minimum] and self.episode_of(signal) != "end":
             return False
@@ -221,11 +230,10 @@ class RuleType:
 
     def signal_severity(self, signal: Signal) -> str | None:
         options = self.options
-        if getattr(options, "severity_from_signal", False):
-            from rules.settings import SEVERITY_RANK
-
-            if SEVERITY_RANK.get(signal.severity, 0) > SEVERITY_RANK[options.severity]:
-                return signal.severity
+        if getattr(options, "severity_from_signal", False) and (
+            SEVERITY_RANK.get(signal.severity, 0) > SEVERITY_RANK[options.severity]
+        ):
+            return signal.severity
         return None
 
     @staticmethod
@@ -295,6 +303,27 @@ def fr_pct(share: float | None) -> str:
     return "—" if share is None else f"{fr_num(share * 100)} %"
 
 
+# French display names of topics and crisis kinds ("eau_assainissement" → "Eau et assainissement"),
+# registered by the engine from the taxonomy in the config and the crisis lexicon.
+DISPLAY_NAMES: dict[tuple[str, str], str] = {}
+
+
+def register_display_names(settings: Any) -> None:
+    """Alerts name topics and crisis kinds as people do, not by their configuration keys."""
+    classifiers = getattr(settings, "classifiers", None)
+    for topic in getattr(classifiers, "topics", None) or []:
+        if topic.label:
+            DISPLAY_NAMES[("topic", topic.name)] = topic.label
+    try:
+        from classifiers.crisis import load_lexicon
+
+        lexicon_path = getattr(classifiers, "crisis_lexicon", None)
+        for kind, label in load_lexicon(lexicon_path).labels.items():
+            DISPLAY_NAMES[("crisis", kind)] = label
+    except Exception:  # noqa: BLE001 - names only: a missing lexicon must not stop the rules
+        pass
+
+
 def key_label(key: str) -> str:
     """How a key reads in a French sentence."""
     if key == "all":
@@ -305,7 +334,9 @@ def key_label(key: str) -> str:
     if kind == "source":
         return f"la source « {value} »"
     if kind == "crisis":
-        return f"« {value} » (crise)"
+        return f"« {DISPLAY_NAMES.get(('crisis', value), value)} » (crise)"
+    if kind == "topic":
+        return f"« {DISPLAY_NAMES.get(('topic', value), value)} »"
     if kind in ("neg", "hostile"):
         return key_label(value)
     return f"« {value or key} »"

@@ -26,6 +26,15 @@ class HostilityRule(WindowedMentionRule):
     Options = HostilityOptions
     evidence_order = "hostile"
 
+    def candidates(self, mentions: list[Mention], ctx: EvalContext) -> list[Mention]:
+        """Only hostile mentions can feed a key: listed once per pass for every hostility rule."""
+        found = ctx.shared.get("hostile")
+        if found is None or found[0] is not mentions:
+            found = ctx.shared["hostile"] = (
+                mentions, [m for m in mentions if m.labels is not None and m.labels.hostile]
+            )
+        return found[1]
+
     def keys_for(self, mention: Mention) -> list[str]:
         labels = mention.labels
         if labels is None or not labels.hostile or labels.hostility_score < self.options.min_score:  # type: ignore[attr-defined]

@@ -31,6 +31,11 @@ class InfluencerRule(WindowedMentionRule):
     Options = InfluencerOptions
     evidence_order = "followers"
 
+    def candidates(self, mentions: list[Mention], ctx: EvalContext) -> list[Mention]:
+        """Only authors with enough followers can feed a key."""
+        floor = self.options.min_followers  # type: ignore[attr-defined]
+        return [m for m in mentions if (m.author_followers or 0) >= floor]
+
     def keys_for(self, mention: Mention) -> list[str]:
         options: InfluencerOptions = self.options  # type: ignore[assignment]
         if (mention.author_followers or 0) < options.min_followers or engagement(mention) < options.min_engagement:

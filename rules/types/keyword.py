@@ -3,24 +3,59 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from listener.counting import ascii_fold, fold
+from listener.counting import fold
 from listener.models import Mention
+from rules.filters import folded_words
 from rules.types.base import EvalContext, fr_num
 from rules.types.windowed import WindowedMentionRule, WindowedOptions
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
-@lru_cache(maxsize=50_000)
-def _folded(text: str) -> tuple[str, frozenset[str]]:
-    """Folded text and its words, computed once per text for every keyword rule."""
-    folded = ascii_fold(text)
-    return folded, frozenset(_WORD_RE.findall(folded))
+# Folded text and its words, computed once per text for every keyword rule (and keyword: evidence).
+_folded = folded_words
+
+
+class _MentionIndex:
+    """The new mentions of a pass, indexed once for every keyword rule: which mentions hold a folded word,
+    which carry a crisis kind, and their folded texts for phrase look-ups."""
+
+    def __init__(self, mentions: list[Mention]) -> None:
+        self.mentions = mentions
+        self.words: dict[str, list[int]] = {}
+        self.texts: list[str] = []
+        for position, mention in enumerate(mentions):
+            text, words = _folded(mention.text)
+            self.texts.append(text)
+            for word in words:
+                self.words.setdefault(word, []).append(position)
+        self._unicode_texts: list[str] | None = None
+        self._kinds: dict[str, list[int]] | None = None
+
+    @classmethod
+    def of(cls, mentions: list[Mention], ctx: EvalContext) -> _MentionIndex:
+        index = ctx.shared.get("keyword")
+        if index is None or index.mentions is not mentions:
+            index = ctx.shared["keyword"] = cls(mentions)
+        return index
+
+    def unicode_texts(self) -> list[str]:
+        if self._unicode_texts is None:
+            self._unicode_texts = [fold(m.text) for m in self.mentions]
+        return self._unicode_texts
+
+    def kinds(self) -> dict[str, list[int]]:
+        if self._kinds is None:
+            self._kinds = {}
+            for position, mention in enumerate(self.mentions):
+                if mention.labels is not None:
+                    for kind in mention.labels.crisis_kinds:
+                        self._kinds.setdefault(kind, []).append(position)
+        return self._kinds
 
 
 class KeywordOptions(WindowedOptions):
@@ -50,6 +85,23 @@ class KeywordRule(WindowedMentionRule):
         self.words = {t for t in folded if t.isascii() and _WORD_RE.fullmatch(t)}
         self.phrases = [t for t in folded if t not in self.words]
         self.kinds = set(options.crisis_kinds)
+
+    def candidates(self, mentions: list[Mention], ctx: EvalContext) -> list[Mention]:
+        """Only mentions holding one of the words, a phrase or a crisis kind (what matched_terms looks for)."""
+        if len(mentions) < 8:
+            return mentions
+        index = _MentionIndex.of(mentions, ctx)
+        positions: set[int] = set()
+        for word in self.words:
+            positions.update(index.words.get(word, ()))
+        for phrase in self.phrases:
+            texts = index.texts if phrase.isascii() else index.unicode_texts()
+            positions.update(position for position, text in enumerate(texts) if phrase in text)
+        if self.kinds:
+            kinds = index.kinds()
+            for kind in self.kinds:
+                positions.update(kinds.get(kind, ()))
+        return [mentions[position] for position in sorted(positions)]
 
     def matched_terms(self, mention: Mention) -> list[str]:
         text, words = _folded(mention.text)

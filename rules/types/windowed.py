@@ -33,9 +33,14 @@ class WindowedMentionRule(RuleType):
     def describe(self, key: str, mentions: list[Mention], ctx: EvalContext) -> tuple[str, str]:
         raise NotImplementedError
 
+    def candidates(self, mentions: list[Mention], ctx: EvalContext) -> list[Mention]:
+        """Mentions that may feed a key, in their order: subclasses may leave out, cheaply, mentions for
+        which `keys_for` would surely return nothing (the others still go through filter and keys_for)."""
+        return mentions
+
     def on_mentions(self, mentions: list[Mention], ctx: EvalContext, *, prime: bool = False) -> list[Match]:
         touched: list[str] = []
-        for mention in mentions:
+        for mention in self.candidates(mentions, ctx):
             if not self.filter.accepts(mention):
                 continue
             for key in self.keys_for(mention):
