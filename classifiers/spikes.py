@@ -10,6 +10,48 @@ Why this design:
 - A surge is one episode: "start" when it opens, "update" when its severity rises (or periodically),
   "end" after a quiet spell, then a cooldown. Benchmarks reward one early alert, not one per bucket.
 - State is a set of numpy arrays over keys, so the per-minute pass over 10,000 keys is a few ms.
+
+Default alerting, checked for robustness on NAB realTweets (5 dev series AAPL FB GOOG IBM KO, 5-minute
+buckets, binary `alert` = episode starts; `python -m bench.bench_nab key=value ...` reproduces a row).
+NAB standard / low-FP / low-FN, then the per-series standard score (100·(raw + windows)/(2·windows)):
+
+    setting                          std   lowFP  lowFN  win   FP  | AAPL   FB  GOOG   IBM   KO
+    score_threshold 5               64.8   46.7   71.8  12/14  47 | 86.4 78.5  53.7  53.6 45.5
+    score_threshold 6 (old default) 65.2   47.5   72.1  12/14  46 | 86.4 78.5  53.7  56.3 45.5
+    score_threshold 6.5             65.6   48.3   72.3  12/14  45 | 86.4 78.5  53.7  59.1 45.5
+    score_threshold 7 (default)     66.4   49.9   72.8  12/14  43 | 86.4 78.5  53.7  64.6 45.5
+    score_threshold 8               66.4   49.9   72.8  12/14  43 | 86.4 78.5  53.7  64.6 45.5
+    score_threshold 9               67.6   52.2   73.6  12/14  40 | 86.4 78.5  53.7  72.8 45.5
+    score_threshold 10              68.8   54.6   74.4  12/14  37 | 86.4 81.2  53.7  78.3 45.5
+    score_threshold 12              69.4   56.5   74.9  12/14  34 | 86.4 83.2  53.7  81.1 45.5
+    score_threshold 15              64.7   53.9   69.3  11/14  28 | 62.8 84.8  58.5  86.6 45.5
+    calibration neighbours, at threshold 6 -> at threshold 7 (standard score):
+      calibration_events 1 / 1.5 / 2.5 / 3       51.8 / 62.2 / 51.6 / 48.7 -> 52.2 / 63.0 / 53.2 / 49.1
+      calibration_days 3.5 / 5 / 10 / 14         47.6 / 51.6 / 62.2 / 56.8 -> 42.8 / 53.2 / 63.4 / 57.2
+      (at threshold 10: events 1.5 / 2.5 64.6 / 55.5, days 5 / 10 55.5 / 65.4, centre 68.8)
+    calibration off                 27.9  -40.9   51.9  14/14 181
+    calibration_return_days 3/4/5/6/7.5 (rate instead of a count, 7-day memory):
+                                    50.8 / 55.8 / 61.4 / 62.7 / 45.2
+    bursts of the warm-up not recorded (threshold 7), events 1.5 / 2 / 2.5: 69.4 / 64.3 / 57.6 (the
+                                    peak moves to 1.5, it does not flatten; not adopted)
+    cooldown 360 / 720 / 1440 min   65.2 / 65.2 / 65.4  (the escalation re-open makes it inert)
+    refractory_minutes 720 / 1440 / 2880 (threshold 10): 63.2 / 62.9 / 50.6; at 1440 the calibration
+                                    neighbours flatten (61.2-66.4) but the centre loses an AAPL window.
+
+Reading: the threshold axis is a flat plateau (6.5 to 12 within 4 points; only IBM, the lowest-volume
+series, changes: fewer false rows, no window gained or lost). Raising 6 to 7 helps at every calibration
+neighbour but one (days 3.5 loses a window), by +0.4 to +1.6; averaged over the nine calibration
+neighbours 6 and 7 are equal (55.3 vs 55.6), so the gain at the centre (+1.2) is modest. The calibration
+axis is a sharp peak at "2 bursts / 7-day half-life" whatever the formulation (integer count, continuous
+count, return period, longer memory at the same rate): each NAB series has 2-4 windows, so catching or
+missing one moves a series by 25-50 points. No principled variant tried (return period, warm-up bursts
+ignored, day-long refractory period) was both flatter and as good, so the calibration defaults are kept
+and the peak is reported, not hidden; `calibration_return_days` and `refractory_minutes` stay available,
+off by default. Leave-one-series-out (choose on 4 series, score the 5th): among thresholds 6-12 every
+fold picks 12 (pooled 69.4); among all 60 settings tried it is 60.7, below the old default's 65.2,
+because peaks of the calibration axis do not transfer. The default is 7, not 12: in minute buckets
+(the daemon) a 4x surge of ~2.5 mentions/min opens 4 minutes after its start at 6 or 7, 6 at 8, 9 at 9
+(and a flood one minute later from 8 on), so 7 is the fastest point of the plateau.
 """
 
 from __future__ import annotations
@@ -93,6 +135,7 @@ class SpikeDetector:
         self.dispersion_prior_weight = 1440.0 / bm
         self.calibration_growth = 0.5 ** (-1.0 / max(s.calibration_days * 1440.0 / bm, 1.0))
         self.calibration_weight = 1.0
+        self.calibration_days_seen = 0.0  # detector-wide decayed history length (days), same units
         self.implicit_zeros = implicit_zeros
         self.slot_steps_how = np.zeros(168)
         self.slot_steps_hod = np.zeros(24)
@@ -132,6 +175,7 @@ class SpikeDetector:
         self.last_expected = np.zeros(k)
         self.last_nonzero = np.full(k, np.iinfo(np.int64).min // 2, dtype=np.int64)
         self.score_hist = np.zeros((len(SCORE_BINS), k))
+        self.calibration_time = np.zeros(k)
         self.burst_peak = np.zeros(k)
 
     def _grow(self, needed: int) -> None:
@@ -159,6 +203,7 @@ class SpikeDetector:
                 self.how_n[:, found] = self.slot_steps_how
                 self.hod_n[:, found] = self.slot_steps_hod
                 self.age[found] = self.steps
+                self.calibration_time[found] = self.calibration_days_seen
         return found
 
     def forget(self, keys: set[str]) -> None:
@@ -306,8 +351,12 @@ class SpikeDetector:
             bins = np.clip(np.searchsorted(SCORE_BINS, score[candidates], side="right") - 1, 0, len(SCORE_BINS) - 1)
             tails = np.cumsum(self.score_hist[::-1, candidates], axis=0)[::-1]
             seen = tails[bins, np.arange(candidates.size)] / self.calibration_weight
+            allowed = self.settings.calibration_events
+            if self.settings.calibration_return_days > 0:
+                history_days = self.calibration_time[candidates] / self.calibration_weight
+                allowed = history_days / self.settings.calibration_return_days
             alertable = alertable.copy()
-            alertable[candidates] = seen < self.settings.calibration_events
+            alertable[candidates] = seen < allowed
         in_burst = score >= self.settings.end_score
         peak = self.burst_peak[:n]
         ended = np.flatnonzero(~in_burst & (peak > 0))
@@ -315,9 +364,14 @@ class SpikeDetector:
             bins = np.clip(np.searchsorted(SCORE_BINS, peak[ended], side="right") - 1, 0, len(SCORE_BINS) - 1)
             self.score_hist[bins, ended] += self.calibration_weight
         self.burst_peak[:n] = np.where(in_burst, np.maximum(peak, score), 0.0)
+        day_share = self.calibration_weight * self.bucket_minutes / 1440.0
+        self.calibration_time[:n] += day_share
+        self.calibration_days_seen += day_share
         self.calibration_weight *= self.calibration_growth
         if self.calibration_weight > 1e150:
             self.score_hist /= self.calibration_weight
+            self.calibration_time /= self.calibration_weight
+            self.calibration_days_seen /= self.calibration_weight
             self.calibration_weight = 1.0
         return alertable
 
@@ -344,6 +398,8 @@ class SpikeDetector:
 
         # After an episode, the same key re-opens early only for something stronger (an escalation).
         calm = (self.cooldown_until[:n] <= minute) | (score > self.ep_peak[:n])
+        if s.refractory_minutes > 0:
+            calm &= minute - self.ep_start[:n] >= s.refractory_minutes
         starting = np.flatnonzero(alertable & ~active & calm)
         for i in starting:
             self.active[i] = True

@@ -127,3 +127,34 @@ def test_idle_keys_can_be_forgotten_without_disturbing_the_others():
     detector.forget({"hashtag:old"})
     assert detector.keys == ["all"] and detector.index == {"all": 0} and detector.level[0] == level
     assert drop == 1 and detector.key_index("hashtag:new") == 1 and detector.level[1] == 0
+
+
+def _two_bursts(settings: SpikeSettings, gap: int, second: float) -> list[int]:
+    """Steady 20/min, a x5 burst on day 1, then a `second`x burst `gap` minutes later: start offsets."""
+    rng = np.random.default_rng(3)
+    rate = np.full(3 * DAY, 20.0)
+    first_at = DAY + 600
+    rate[first_at: first_at + 20] *= 5
+    rate[first_at + gap: first_at + gap + 20] *= second
+    detector = SpikeDetector(settings, bucket_minutes=1)
+    detector.key_index("all")
+    events = run(detector, rng.poisson(rate).astype(float)[:, None])
+    return [offset - first_at for offset, kind in events["all"] if kind == "start"]
+
+
+def test_refractory_period_holds_back_even_a_stronger_second_burst():
+    assert len(_two_bursts(SpikeSettings(), gap=180, second=8)) == 2  # escalation re-opens by default
+    starts = _two_bursts(SpikeSettings(refractory_minutes=DAY), gap=180, second=8)
+    assert len(starts) == 1 and 0 <= starts[0] <= 2
+
+
+def test_return_period_rarity_blocks_bursts_that_are_routine_for_the_key():
+    often = _two_bursts(SpikeSettings(calibration_return_days=0.25), gap=DAY, second=4)
+    rare = _two_bursts(SpikeSettings(calibration_return_days=10.0), gap=DAY, second=4)
+    assert len(often) == 2 and len(rare) < len(often)
+    detector = SpikeDetector(SpikeSettings(calibration_return_days=5.0), bucket_minutes=5)
+    detector.key_index("all")
+    for i in range(288):  # one day of 5-minute buckets: one day of history (7-day half-life)
+        detector.step(START + 5 * i, np.array([3.0]))
+    history_days = detector.calibration_time[0] / detector.calibration_weight
+    assert history_days == pytest.approx(1.0, rel=0.1)
