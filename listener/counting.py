@@ -29,12 +29,27 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD = _fold_table()
+_COMBINING_RE = re.compile("[\u0300-\u036f]")
+
+
+def _strip_marks(lowered: str) -> str:
+    """Decompose, drop the combining accents, recompose: C-speed, unlike str.translate with a dict."""
+    return unicodedata.normalize("NFC", _COMBINING_RE.sub("", unicodedata.normalize("NFD", lowered)))
+
+
+# Latin letters that lose more than an accent (ligatures such as "ĳ", "ǆ", "ŀ"): the table handles them.
+_RARE_RE = re.compile(
+    "[" + "".join(chr(code) for code, base in _FOLD.items() if _strip_marks(chr(code).lower()) != base) + "]"
+)
 
 
 def fold(text: str) -> str:
     """Lower-case and strip accents: the form keys are compared in (#Grève and #greve are one key)."""
     lowered = text.lower()
-    return lowered if lowered.isascii() else lowered.translate(_FOLD)
+    if lowered.isascii():
+        return lowered
+    folded = _strip_marks(lowered)
+    return folded.translate(_FOLD) if _RARE_RE.search(folded) else folded
 
 
 def hashtags(text: str) -> list[str]:
