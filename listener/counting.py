@@ -91,8 +91,8 @@ class KeyCounter:
         self._phrases = [term for term in self.watch if term.isascii() and term not in self._words]
         self._other_scripts = [term for term in self.watch if not term.isascii()]
 
-    def _keywords(self, text: str) -> set[str]:
-        folded = fold(text)  # one str.translate: cheaper than a Unicode normalisation per mention
+    def _keywords(self, folded: str) -> set[str]:
+        """Watched terms in an already folded text."""
         # A cheap substring test first; the word-boundary check only runs for the few candidate terms.
         found = {term for term in self._words if term in folded and _has_word(folded, term)}
         found.update(term for term in self._phrases if term in folded)
@@ -103,10 +103,12 @@ class KeyCounter:
     def keys_for(self, mention: Mention) -> list[str]:
         keys = ["all", f"source:{mention.source}"]
         text = mention.text
-        if "#" in text:
-            keys.extend(f"hashtag:{tag}" for tag in hashtags(text))
-        if self.watch:
-            keys.extend(f"keyword:{key}" for key in self._keywords(text))
+        if "#" in text or self.watch:
+            folded = fold(text)  # once per mention, for hashtags and watched keywords alike
+            if "#" in text:
+                keys.extend(f"hashtag:{tag}" for tag in dict.fromkeys(HASHTAG_RE.findall(folded)))
+            if self.watch:
+                keys.extend(f"keyword:{key}" for key in self._keywords(folded))
         labels = mention.labels
         if labels is not None:
             topics = labels.topic_names
