@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -126,7 +127,8 @@ def _normalise(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     if not text.isascii():
-        text = text.replace("’", "'")
+        # Composed accents: "a" + U+0300 and "à" must be one token, the same token.
+        text = unicodedata.normalize("NFC", text).replace("’", "'")
         if _EMOJI_NOISE_RE.search(text):
             text = _EMOJI_NOISE_RE.sub("", text)
     return _ELONGATED_RE.sub(_squeeze, text)
@@ -210,7 +212,7 @@ def _negation(folded: list[str]) -> list[bool]:
 def prepare(text: str) -> Prepared:
     """Tokenise one text for every classifier (see the module docstring for the conventions)."""
     tokens, tags = _tokenize(_normalise(text))
-    folded = [token if token.isascii() else fold(token) for token in tokens]
+    folded = [token if token.isascii() else (fold(token) or token) for token in tokens]
     stems = [_stem(token) for token in folded]
     return Prepared(text, tokens, folded, stems, _negation(folded), tags)
 

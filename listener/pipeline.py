@@ -8,6 +8,7 @@ so a stage can be swapped or tested alone.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -65,6 +66,23 @@ class LanguageStage:
         return batch
 
 
+def _clean(value):
+    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
+
+
+def _without_surrogates(mention: Mention) -> Mention:
+    """A copy whose strings are valid UTF-8 (unencodable characters become "?")."""
+    from dataclasses import replace
+
+    return replace(
+        mention, text=_clean(mention.text), url=_clean(mention.url), author_handle=_clean(mention.author_handle),
+        author_name=_clean(mention.author_name), external_id=_clean(mention.external_id),
+        matched=[_clean(term) for term in mention.matched],
+        # The source's payload stays for audit, as ASCII-escaped JSON.
+        raw={"escaped_json": json.dumps(mention.raw)} if mention.raw is not None else None,
+    )
+
+
 class ClassifyStage:
     """Labels mentions in the configured languages; others are stored and counted unlabelled."""
 
@@ -75,11 +93,22 @@ class ClassifyStage:
     def process(self, batch: list[Mention]) -> list[Mention]:
         targets = [m for m in batch if not self.languages or m.lang in self.languages]
         if targets:
-            for mention, labels in zip(
-                targets, self.classifier.classify_batch([m.text for m in targets]), strict=True
-            ):
-                mention.labels = labels
+            try:
+                labels = self.classifier.classify_batch([m.text for m in targets])
+            except Exception:
+                log.exception("classifier failed on a batch of %d: classifying one by one", len(targets))
+                labels = [self._classify_one(mention) for mention in targets]
+            for mention, label in zip(targets, labels, strict=True):
+                mention.labels = label
         return batch
+
+    def _classify_one(self, mention: Mention):
+        """A text the classifiers choke on is still stored and counted, only without labels."""
+        try:
+            return self.classifier.classify_batch([mention.text])[0]
+        except Exception:
+            log.exception("classifier failed on %s/%s: stored without labels", mention.source, mention.external_id)
+            return None
 
 
 class StoreStage:
@@ -195,12 +224,26 @@ class Pipeline:
         for mention in item.mentions:
             try:
                 self.handle([mention], item.source, None)
+            except UnicodeEncodeError:
+                # Lone surrogates (a "\ud800" escape in a JSON payload) cannot be stored as UTF-8:
+                # keep the mention with those characters replaced rather than losing it.
+                log.warning("mention %s/%s had unencodable characters: replaced", mention.source, mention.external_id)
+                self._handle_or_reject(_without_surrogates(mention), item.source)
             except Exception as exc:
-                log.exception("mention %s/%s rejected by the pipeline", mention.source, mention.external_id)
-                self.store.reject(mention.source, f"pipeline: {type(exc).__name__}: {exc}", mention.to_dict())
-                self.metrics.invalid_payloads.labels(source=mention.source).inc()
+                self._reject(mention, exc)
         if item.cursor is not None:
             self.store.set_cursor(item.source, item.cursor)
+
+    def _handle_or_reject(self, mention: Mention, source: str | None) -> None:
+        try:
+            self.handle([mention], source, None)
+        except Exception as exc:
+            self._reject(mention, exc)
+
+    def _reject(self, mention: Mention, exc: Exception) -> None:
+        log.exception("mention %s/%s rejected by the pipeline", mention.source, mention.external_id)
+        self.store.reject(mention.source, f"pipeline: {type(exc).__name__}: {exc}", mention.to_dict())
+        self.metrics.invalid_payloads.labels(source=mention.source).inc()
 
     async def drain(self) -> None:
         """Process everything already queued, then stop the consumer."""

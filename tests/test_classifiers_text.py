@@ -95,3 +95,11 @@ def test_prepare_many_matches_prepare_and_is_fast() -> None:
     per_text = (time.perf_counter() - started) / len(texts)
     assert batch[0] == prepare(texts[0])
     assert per_text < 200e-6  # measured ≈ 15 µs; generous bound for slow CI machines
+
+
+def test_decomposed_accents_read_like_composed_ones() -> None:
+    """Some clients send "a" + U+0300 instead of "à" (a real UMSAB tweet does): same tokens, no crash."""
+    composed, decomposed = prepare("à la mairie, c'est grave"), prepare("a\u0300 la mairie, c'est gra\u0300ve")
+    assert decomposed.tokens[0] == composed.tokens[0] == "à"
+    assert decomposed.folded[:3] == composed.folded[:3] == ["a", "la", "mairie"]
+    assert prepare("un accent tout seul \u0300 ici").tokens  # a lone combining mark is not an empty token

@@ -107,7 +107,7 @@ class PickyClassifier:
         return [Classification() for _ in texts]
 
 
-async def test_a_poison_mention_is_kept_aside_and_the_batch_is_stored(make_settings):
+async def test_a_text_the_classifier_chokes_on_is_stored_without_labels(make_settings):
     settings = make_settings()
     app = Vigie(settings, classifier=PickyClassifier(), web_enabled=False)
     await app.start()
@@ -115,10 +115,26 @@ async def test_a_poison_mention_is_kept_aside_and_the_batch_is_stored(make_setti
     await app.pipeline.put(batch, source="mastodon", cursor="c-1")
     await app.stop()
     store = Store(settings.store.path)
-    assert store.count_mentions() == 5
-    rejected = store.conn.execute("SELECT source, error, payload FROM rejected_payloads").fetchall()
-    assert len(rejected) == 1 and "cannot handle" in rejected[0][1] and "piégé" in rejected[0][2]
+    assert store.count_mentions() == 6  # nothing lost: the odd one is stored and counted, unlabelled
+    rows = dict(store.conn.execute("SELECT external_id, labels IS NOT NULL FROM mentions").fetchall())
+    assert rows["id-99"] == 0 and all(rows[f"id-{i}"] == 1 for i in range(5))
+    assert store.conn.execute("SELECT count(*) FROM rejected_payloads").fetchone()[0] == 0
     assert store.get_cursor("mastodon") == "c-1"
+
+
+async def test_a_mention_sqlite_cannot_encode_is_stored_cleaned_and_the_cursor_moves(make_settings):
+    """A lone surrogate (a "\\ud800" escape in JSON) cannot be written as UTF-8: the daemon must not
+    loop on it forever nor drop it."""
+    settings = make_settings(pipeline={"classify": False})
+    app = Vigie(settings, web_enabled=False)
+    await app.start()
+    batch = [mention(i) for i in range(3)] + [mention(7, text="texte \ud800 cassé")]
+    await app.pipeline.put(batch, source="mastodon", cursor="c-2")
+    await app.stop()
+    store = Store(settings.store.path)
+    assert store.count_mentions() == 4
+    assert store.conn.execute("SELECT text FROM mentions WHERE external_id = 'id-7'").fetchone()[0] == "texte ? cassé"
+    assert store.get_cursor("mastodon") == "c-2"
 
 
 async def test_stop_drains_everything_already_handed_over(make_settings):

@@ -264,6 +264,7 @@ class Store:
     def reject(self, source: str, error: str, payload: Any) -> None:
         """Keep a payload that could not be ingested, with the reason, for audit and replay."""
         text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, default=str)
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates must not lose it
         with self.transaction():
             self.conn.execute(
                 "INSERT INTO rejected_payloads (source, received_at, error, payload) VALUES (?, ?, ?, ?)",
