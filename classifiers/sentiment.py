@@ -403,11 +403,19 @@ class _Describer:
 
 @lru_cache(maxsize=50_000)
 def _readable(term: str) -> bool:
-    """Worth showing a person: has a letter, digit or emoji, and is not only stop words."""
+    """Worth showing a person: has a letter, digit or emoji, is not only stop words, and holds no
+    placeholder ("@user", "http": not words anyone wrote)."""
+    words = term.replace("'", "' ").split()
+    if any(w.removeprefix("NEG_") in _PLACEHOLDERS for w in words):
+        return False
     return any(
         not is_stopword(fold(w.removeprefix("NEG_"))) and any(c.isalnum() or unicodedata.category(c) == "So" for c in w)
-        for w in term.replace("'", "' ").split()
+        for w in words
     )
+
+
+# What text preparation puts in place of handles and links: not words anyone wrote.
+_PLACEHOLDERS = frozenset({"@user", "http"})
 
 
 def _explainable_columns(features: SentimentFeatures) -> np.ndarray:

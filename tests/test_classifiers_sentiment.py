@@ -62,6 +62,13 @@ def test_prediction_shape_and_explanations(model: SentimentModel) -> None:
         assert all(any(ch.isalnum() for ch in term) for term in shown)
 
 
+def test_explanations_are_words_people_wrote_not_placeholders(model: SentimentModel) -> None:
+    texts = ["Notre enquête « la malédiction des éoliennes », photos et vidéo pour @user http",
+             "Merci @user pour ce super article http"]
+    for _, _, _, terms in model.predict(prepare_many(texts)):
+        assert terms and not any("@user" in term or "http" in term.split() for term in terms), terms
+
+
 def test_empty_batch_and_empty_texts_anywhere_in_a_batch(model: SentimentModel) -> None:
     assert model.predict([]) == []
     label, _, proba, terms = model.predict(prepare_many([""]))[0]
