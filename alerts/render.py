@@ -315,7 +315,9 @@ class Notification:
         return posts
 
     def at_local(self, fmt: str = "%H:%M") -> str:
-        moment = self.alerts[0].updated_at if self.alerts else (self.payload.get("at") or self.row.created_at)
+        # When the event happened on the daemon's clock: an alert when it was raised, an update or an
+        # escalation when it was queued (the alert row may have moved on by the time it is delivered).
+        moment = self.payload.get("at") or self.row.created_at
         if self.kind == "alert" and self.alerts:
             moment = self.alerts[0].created_at
         return local_time(moment, self.tz, fmt)

@@ -287,6 +287,13 @@ class RulesEngine:
             new_severity = severity if raised else old_severity
             details = {**old_details, **match.details}
             details["started_at"] = old_details.get("started_at", details.get("started_at"))
+            # People are told again only when it got worse: a higher severity, or half as much again as
+            # what they were last told. Otherwise the alert row is kept current without a new message.
+            if not quiet and not raised and not _grew(match.details.get("observed"),
+                                                     old_details.get("notified_observed", old_details.get("observed"))):
+                quiet = True
+            if not quiet:
+                details["notified_observed"] = match.details.get("observed")
             evidence = self._evidence(rule, match) or json.loads(current[5] or "[]")
             self.store.conn.execute(
                 "UPDATE alerts SET fire_count = fire_count + 1, severity = ?, title = ?, summary = ?, details = ?, "
@@ -456,3 +463,10 @@ def describe_rules(settings: Any) -> list[str]:
         lines.append(f"  - {rule.name} ({rule.type_name}, {rule.options.severity}) → {routes}")
     lines.append("Groupes de destinataires : " + (", ".join(rs.groups) or "aucun"))
     return lines
+
+
+def _grew(observed: Any, told: Any) -> bool:
+    """Half as much again (and at least 3 more) than the figure last notified."""
+    if not isinstance(observed, int | float) or not isinstance(told, int | float):
+        return True  # no figure to compare: keep telling, as before
+    return observed >= max(told * 1.5, told + 3)

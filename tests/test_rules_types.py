@@ -268,6 +268,24 @@ def test_an_update_of_an_open_alert_updates_the_row_and_sends_an_alert_update(st
     assert len(outbox(store, "alert")) == 2  # the first message (console + e-mail), not repeated
 
 
+def test_an_ongoing_alert_that_does_not_get_worse_is_kept_current_without_new_messages(store, make_settings):
+    """A night of 2-3 hostile posts an hour must not wake the cabinet every 30 minutes."""
+    engine = engine_for(store, make_settings, {**SPIKE, "realert_minutes": 10})
+    store.add_signals([signal("spike", "topic:transport", observed=48)])
+    engine.evaluate(T0 + timedelta(minutes=1))
+    store.add_signals([signal("spike", "topic:transport", at=T0 + timedelta(minutes=14), observed=50,
+                              episode="update")])
+    events = engine.evaluate(T0 + timedelta(minutes=15))
+    assert [e["action"] for e in events] == ["quiet_update"]
+    assert alerts(store)[0]["fire_count"] == 2 and "50 en 10 min" in alerts(store)[0]["title"]
+    assert outbox(store, "alert_update") == []
+    # Half as much again as what people were last told: that is news.
+    store.add_signals([signal("spike", "topic:transport", at=T0 + timedelta(minutes=30), observed=75,
+                              episode="update")])
+    assert [e["action"] for e in engine.evaluate(T0 + timedelta(minutes=31))] == ["update"]
+    assert outbox(store, "alert_update")
+
+
 def test_a_higher_severity_breaks_through_the_realert_window(store, make_settings):
     engine = engine_for(store, make_settings, {**SPIKE, "severity_from_signal": True})
     store.add_signals([signal("spike", "topic:transport")])
