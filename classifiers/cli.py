@@ -17,18 +17,9 @@ FIELDS = ("sentiment", "topics", "hostile", "crisis")
 
 
 def _load_stack(settings: Any) -> Any:
-    from classifiers import load_classifier
+    from classifiers import classifier_settings, load_classifier
 
-    classifiers = settings.classifiers
-    # Paths in the config are relative to the config file, like every other path.
-    updates = {
-        key: settings.resolve(getattr(classifiers, key))
-        for key in ("model_dir", "hostility_lexicon", "crisis_lexicon")
-        if getattr(classifiers, key) is not None
-    }
-    if updates:
-        classifiers = classifiers.model_copy(update=updates)
-    return load_classifier(classifiers, settings.institution)
+    return load_classifier(classifier_settings(settings), settings.institution)
 
 
 def _batches(stream: BinaryIO) -> Any:
@@ -165,11 +156,10 @@ def label(config_path: Path | None, count: int, only: tuple[str, ...], labeller:
             saved += 1
         click.echo(f"{saved} mention(s) étiquetée(s).")
         if train and saved:
+            from classifiers import classifier_settings
             from classifiers.topics import train_topics
 
-            summary = train_topics(store, None, settings.classifiers.model_copy(update={
-                "model_dir": settings.resolve(settings.classifiers.model_dir)
-                if settings.classifiers.model_dir else None}))
+            summary = train_topics(store, None, classifier_settings(settings))
             needed = settings.classifiers.topic_model_min_labels
             counts = ", ".join(f"{name} {n}" for name, n in summary["positives"].items())
             click.echo(f"Étiquettes par thème : {counts} (modèle appris à partir de {needed} par thème).")

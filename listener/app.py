@@ -79,11 +79,9 @@ class Vigie:
         self.web_enabled = settings.web.enabled if web_enabled is None else web_enabled
         self.tz = ZoneInfo(settings.institution.timezone)
         if classifier is None and settings.pipeline.classify:
-            from classifiers import load_classifier
+            from classifiers import classifier_settings, load_classifier
 
-            paths = {name: settings.resolve(value) for name in ("model_dir", "hostility_lexicon", "crisis_lexicon")
-                     if (value := getattr(settings.classifiers, name, None)) is not None}
-            classifier = load_classifier(settings.classifiers.model_copy(update=paths), settings.institution)
+            classifier = load_classifier(classifier_settings(settings), settings.institution)
         self.classifier = classifier
         self.pipeline = Pipeline(
             self.store,

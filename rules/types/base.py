@@ -310,18 +310,21 @@ DISPLAY_NAMES: dict[tuple[str, str], str] = {}
 
 def register_display_names(settings: Any) -> None:
     """Alerts name topics and crisis kinds as people do, not by their configuration keys."""
-    classifiers = getattr(settings, "classifiers", None)
-    for topic in getattr(classifiers, "topics", None) or []:
+    from classifiers import classifier_settings
+    from classifiers.crisis import load_lexicon
+
+    if not hasattr(settings, "classifiers"):
+        return  # rules-only settings (tests): keys stay as they are
+    classifiers = classifier_settings(settings)
+    for topic in classifiers.topics:
         if topic.label:
             DISPLAY_NAMES[("topic", topic.name)] = topic.label
     try:
-        from classifiers.crisis import load_lexicon
-
-        lexicon_path = getattr(classifiers, "crisis_lexicon", None)
-        for kind, label in load_lexicon(lexicon_path).labels.items():
-            DISPLAY_NAMES[("crisis", kind)] = label
-    except Exception:  # noqa: BLE001 - names only: a missing lexicon must not stop the rules
-        pass
+        lexicon = load_lexicon(classifiers.crisis_lexicon)
+    except (OSError, ValueError):  # names only: an unreadable lexicon must not stop the rules
+        return
+    for kind, label in lexicon.labels.items():
+        DISPLAY_NAMES[("crisis", kind)] = label
 
 
 def key_label(key: str) -> str:
