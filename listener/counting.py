@@ -53,10 +53,13 @@ def fold(text: str) -> str:
 
 
 def hashtags(text: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for tag in HASHTAG_RE.findall(text):
-        seen.setdefault(fold(tag), None)
-    return list(seen)
+    """Distinct hashtags of a text, folded, without '#'."""
+    return folded_hashtags(fold(text))
+
+
+def folded_hashtags(folded: str) -> list[str]:
+    """Distinct hashtags of an already folded text (counting folds each mention once)."""
+    return list(dict.fromkeys(HASHTAG_RE.findall(folded)))
 
 
 def ascii_fold(text: str) -> str:
@@ -106,7 +109,7 @@ class KeyCounter:
         if "#" in text or self.watch:
             folded = fold(text)  # once per mention, for hashtags and watched keywords alike
             if "#" in text:
-                keys.extend(f"hashtag:{tag}" for tag in dict.fromkeys(HASHTAG_RE.findall(folded)))
+                keys.extend(f"hashtag:{tag}" for tag in folded_hashtags(folded))
             if self.watch:
                 keys.extend(f"keyword:{key}" for key in self._keywords(folded))
         labels = mention.labels
