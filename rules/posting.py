@@ -450,7 +450,11 @@ def as_public(post: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "text", "channel", "category", "scheduled_at", "author", "state", "held_at", "held_reason",
             "needs_approval", "released_by", "released_at", "attempts", "last_error", "external_id", "external_url", "published_at",
             "approvals")
-    return {k: post.get(k) for k in keys}
+    public = {k: post.get(k) for k in keys}
+    # The French words the CLI uses, so the web UI shows the same ones without a copy of these tables.
+    public["state_label"] = STATE_FR.get(post.get("state"), post.get("state"))
+    public["category_label"] = CATEGORY_FR.get(post.get("category"), post.get("category"))
+    return public
 
 
 def parse_when(value: str, tz: Any) -> datetime:

@@ -219,6 +219,8 @@ async def test_the_daemon_publishes_live_through_its_component(live, masto, pds)
         async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{app.web_port}/api/posts") as response:
             body = await response.json()
         assert {p["id"]: p["state"] for p in body["posts"]} == {m: "published", joke: "held"}
+        # The web UI shows the CLI's French words, served with the post.
+        assert {p["id"]: (p["state_label"], p["category_label"]) for p in body["posts"]}[joke] == ("retenue", "humour")
         health = app.health()["components"]["posting:publisher"]
         assert health["mode"] == "live" and health["published"] == 1
     finally:

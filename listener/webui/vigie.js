@@ -43,10 +43,6 @@ async function loadAlerts() {
   }
 }
 
-const POST_STATE = { scheduled: "programmée", held: "retenue", publishing: "en cours d'envoi", published: "publiée",
-  "published-dry-run": "publiée (simulation)", failed: "échec", cancelled: "annulée" };
-const CATEGORY = { promotion: "promotion", evenement: "événement", humour: "humour", information: "information", service: "service", crise: "crise" };
-
 async function loadPosts() {
   let data;
   try { data = await getJSON("/api/posts"); } catch (error) { return; }
@@ -62,8 +58,8 @@ async function loadPosts() {
     const text = el("td"); text.append(el("div", post.text));
     if (post.held_reason) text.append(el("div", post.held_reason, "meta"));
     if (post.needs_approval) text.append(el("div", "Validation par une seconde personne requise", "meta"));
-    row.append(el("td", when(post.scheduled_at)), el("td", CATEGORY[post.category] || post.category), el("td", post.channel), text,
-      el("td", POST_STATE[post.state] || post.state, "post-state " + post.state));
+    row.append(el("td", when(post.scheduled_at)), el("td", post.category_label), el("td", post.channel), text,
+      el("td", post.state_label, "post-state " + post.state));
     body.append(row);
   }
 }
