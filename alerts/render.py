@@ -145,10 +145,8 @@ class AlertInfo:
         """The topic as people name it ("Eau et assainissement"), from the taxonomy the rules engine loaded."""
         if not self.topic:
             return None
-        try:
-            from rules.types.base import DISPLAY_NAMES
-        except ImportError:
-            return self.topic
+        from rules.types.base import DISPLAY_NAMES
+
         return DISPLAY_NAMES.get(("topic", self.topic), self.topic)
 
     @property

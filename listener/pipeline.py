@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from classifiers.language import detect_language
-from classifiers.types import TextClassifier
+from classifiers.types import Classification, TextClassifier
 from listener.clock import Clock
 from listener.counting import KeyCounter
 from listener.metrics import Metrics
@@ -102,7 +102,7 @@ class ClassifyStage:
                 mention.labels = label
         return batch
 
-    def _classify_one(self, mention: Mention):
+    def _classify_one(self, mention: Mention) -> Classification | None:
         """A text the classifiers choke on is still stored and counted, only without labels."""
         try:
             return self.classifier.classify_batch([mention.text])[0]
