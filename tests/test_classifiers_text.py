@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from classifiers.text import STOPWORDS, Prepared, is_stopword, prepare, prepare_many
 
 
@@ -88,13 +86,11 @@ def test_stopwords_folded_without_negators() -> None:
     assert all(word == word.lower() and word.isascii() for word in STOPWORDS)
 
 
-def test_prepare_many_matches_prepare_and_is_fast() -> None:
+def test_prepare_many_matches_prepare() -> None:
+    # Speed is measured by `make bench` (bench_classify), never by a timed unit test.
     texts = ["@user c'est pas terrible, trop de monde à la gare ce matin, aucun train depuis 2h 😡 http"] * 500
-    started = time.perf_counter()
     batch = prepare_many(texts)
-    per_text = (time.perf_counter() - started) / len(texts)
-    assert batch[0] == prepare(texts[0])
-    assert per_text < 200e-6  # measured ≈ 15 µs; generous bound for slow CI machines
+    assert len(batch) == len(texts) and all(item == prepare(texts[0]) for item in batch)
 
 
 def test_decomposed_accents_read_like_composed_ones() -> None:
