@@ -9,7 +9,6 @@ is queued for delivery: planned notifications are kept in memory (`self.notifica
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import defaultdict, deque
@@ -19,13 +18,14 @@ from typing import Any
 from listener.models import Mention
 from listener.store import Store
 from listener.timeutil import to_iso
-from rules.actions import OPEN_STATES, Silences
+from rules.actions import Silences
+from rules.alerts_repo import AlertsRepository
+from rules.decide import Facts, decide, fingerprint, group_key, realert_minutes
 from rules.escalation import escalate
 from rules.filters import KeyIndex, evidence_for, mention_has_key, rank_evidence
 from rules.grouping import Grouper
 from rules.loader import load_rules
 from rules.routing import notify_groups, planned_deliveries, rules_settings_of, timezone_of
-from rules.settings import SEVERITY_RANK
 from rules.throttle import Throttle
 from rules.types import EvalContext, Match, RuleType
 from rules.types.base import register_display_names
@@ -55,6 +55,7 @@ class RulesEngine:
             if rule.signal_kind:
                 self.by_kind[rule.signal_kind].append(rule)
         self.throttle = Throttle(store)
+        self.alerts = AlertsRepository(store)
         self._key_index: dict[str, KeyIndex] = {}
         self._rolling_sums: dict[int, Any] = {}
         self._count_window = max((r.window_minutes() for r in self.count_rules), default=0)
@@ -78,33 +79,17 @@ class RulesEngine:
 
     # -- progress -----------------------------------------------------------------------------------
 
-    def _state(self, name: str) -> int | None:
-        row = self.store.conn.execute("SELECT value FROM rules_state WHERE name = ?", [name]).fetchone()
-        return int(row[0]) if row else None
-
-    def _set_state(self, name: str, value: int) -> None:
-        self.store.conn.execute(
-            "INSERT INTO rules_state (name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            [name, str(value)],
-        )
-
     def _max_window(self) -> int:
         return max((r.window_minutes() for r in self.mention_rules), default=0)
 
     def _start_ids(self, as_of: datetime) -> tuple[int, int]:
         """Where to resume; a first start skips history older than the rules' windows (no alert storm)."""
-        signal_id = self._state("last_signal_id")
-        mention_id = self._state("last_mention_id")
+        signal_id = self.alerts.progress("last_signal_id")
+        mention_id = self.alerts.progress("last_mention_id")
         if signal_id is None:
-            row = self.store.conn.execute(
-                "SELECT max(id) FROM signals WHERE at < ?", [to_iso(as_of - timedelta(minutes=15))]
-            ).fetchone()
-            signal_id = row[0] or 0
+            signal_id = self.store.last_signal_id(before=as_of - timedelta(minutes=15))
         if mention_id is None:
-            horizon = as_of - timedelta(minutes=max(self._max_window(), 1))
-            row = self.store.conn.execute("SELECT max(id) FROM mentions WHERE created_at < ?", [to_iso(horizon)]).fetchone()
-            mention_id = row[0] or 0
+            mention_id = self.store.last_mention_id(as_of - timedelta(minutes=max(self._max_window(), 1)))
         return signal_id, mention_id
 
     def _prime(self, as_of: datetime, up_to_id: int, ctx: EvalContext) -> None:
@@ -141,8 +126,7 @@ class RulesEngine:
         if signals:
             signal_id = max(signal_id, max(s.id or 0 for s in signals))
         elif not self.by_kind:
-            row = self.store.conn.execute("SELECT max(id) FROM signals").fetchone()
-            signal_id = max(signal_id, row[0] or 0)
+            signal_id = max(signal_id, self.store.last_signal_id())
 
         new_mentions = self._new_mentions(mention_id, as_of)
         if new_mentions:
@@ -165,8 +149,8 @@ class RulesEngine:
                 event = self._apply(rule, match, as_of, silences)
                 if event is not None:
                     events.append(event)
-            self._set_state("last_signal_id", signal_id)
-            self._set_state("last_mention_id", mention_id)
+            self.alerts.set_progress("last_signal_id", signal_id)
+            self.alerts.set_progress("last_mention_id", mention_id)
             events.extend(self._resolve_stale(as_of))
         self._after_commit(events, as_of)
         self.grouper.flush(as_of, self._send)
@@ -205,26 +189,7 @@ class RulesEngine:
                 return found
             after_id = batch[-1].id or after_id
 
-    # -- alerts ---------------------------------------------------------------------------------------
-
-    def _routes(self, rule: RuleType) -> list[str]:
-        return list(rule.options.routes or self.rs.default_routes)
-
-    def _group_key(self, rule: RuleType, match: Match) -> str:
-        by = rule.options.group_by
-        if by == "topic" and match.topic:
-            return f"topic:{match.topic}"
-        if by == "key":
-            return f"{rule.name}|{match.key}"
-        return f"rule:{rule.name}"
-
-    def _open_alert(self, fingerprint: str) -> tuple | None:
-        marks = ",".join("?" * len(OPEN_STATES))
-        return self.store.conn.execute(
-            f"SELECT id, severity, status, fire_count, details, evidence FROM alerts "
-            f"WHERE fingerprint = ? AND status IN ({marks}) ORDER BY id DESC LIMIT 1",
-            [fingerprint, *OPEN_STATES],
-        ).fetchone()
+    # -- alerts: facts → decide() → repository -------------------------------------------------------------
 
     def _evidence(self, rule: RuleType, match: Match) -> list[int]:
         if match.evidence or match.evidence_window is None:
@@ -253,140 +218,64 @@ class RulesEngine:
             self._rolling.popleft()
         self._recent = [m for m in self._rolling if m.created_at < self._now]
 
+    def _facts(self, rule: RuleType, match: Match, as_of: datetime, silences: Silences) -> Facts:
+        """What decide() needs to know about this match, read from the store."""
+        options = rule.options
+        key = fingerprint(options, match)
+        current = self.alerts.open_alert(key)
+        inhibitor_open = (current is not None and current.status == "silenced"
+                          and self.alerts.is_active(current.details.get("inhibited_by")))
+        open_critical = None
+        if current is None and self.rs.inhibit_lower_severity:
+            open_critical = self.alerts.open_critical(group_key(options, match))
+        return Facts(current=current, silence_id=silences.find(rule.name, match.key),
+                     throttled=self.throttle.throttled(key, as_of, realert_minutes(options, self.rs)),
+                     inhibitor_open=inhibitor_open, open_critical=open_critical)
+
     def _apply(self, rule: RuleType, match: Match, as_of: datetime, silences: Silences) -> dict[str, Any] | None:
-        fingerprint = f"{rule.name}|{match.key}"
-        current = self._open_alert(fingerprint)
-        now = to_iso(as_of)
+        """Gather the facts, decide, write the outcome; returns the pass event (None: nothing happened)."""
+        facts = self._facts(rule, match, as_of, silences)
+        decision = decide(rule.options, match, facts, self.rs)
+        current = facts.current
         base = {"at": as_of, "rule": rule.name, "rule_type": rule.type_name, "key": match.key}
-        if match.episode == "end":
-            if current is None:
-                return None
-            self.store.conn.execute(
-                "UPDATE alerts SET status = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ?",
-                [now, now, current[0]],
-            )
-            self.store.conn.execute("DELETE FROM rules_pending WHERE alert_id = ?", [current[0]])
-            return {**base, "action": "resolved", "alert_id": current[0], "severity": current[1], "title": ""}
-        severity = match.severity or rule.options.severity
-        if SEVERITY_RANK.get(severity, 0) < SEVERITY_RANK[rule.options.severity]:
-            severity = rule.options.severity
-        realert = rule.options.realert_minutes
-        realert = self.rs.realert_minutes if realert is None else realert
-        silence_id = silences.find(rule.name, match.key)
-        routes = self._routes(rule)
-
-        if current is not None:
-            alert_id, old_severity, status, fire_count = current[0], current[1], current[2], current[3]
-            raised = SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(old_severity, 0)
-            old_details = json.loads(current[4] or "{}")
-            if status == "silenced" and silence_id is None and not self._inhibitor(old_details.get("inhibited_by")):
-                return self._reopen(rule, match, current, severity, routes, as_of, base)
-            quiet = status == "silenced" or silence_id is not None
-            if not quiet and not raised and self.throttle.throttled(fingerprint, as_of, realert):
-                return None
-            new_severity = severity if raised else old_severity
-            details = {**old_details, **match.details}
-            details["started_at"] = old_details.get("started_at", details.get("started_at"))
-            # People are told again only when it got worse: a higher severity, or half as much again as
-            # what they were last told. Otherwise the alert row is kept current without a new message.
-            if not quiet and not raised and not _grew(match.details.get("observed"),
-                                                     old_details.get("notified_observed", old_details.get("observed"))):
-                quiet = True
-            if not quiet:
-                details["notified_observed"] = match.details.get("observed")
-            evidence = self._evidence(rule, match) or json.loads(current[5] or "[]")
-            self.store.conn.execute(
-                "UPDATE alerts SET fire_count = fire_count + 1, severity = ?, title = ?, summary = ?, details = ?, "
-                "evidence = ?, updated_at = ? WHERE id = ?",
-                [new_severity, match.title, match.summary, _dumps(details), _dumps(evidence), now, alert_id],
-            )
-            event = {**base, "action": "quiet_update" if quiet else "update", "alert_id": alert_id,
-                     "severity": new_severity, "title": match.title, "fire_count": fire_count + 1,
-                     "routes": routes, "raised": raised}
-            if not quiet:
-                self.throttle.record(fingerprint, as_of, new_severity)
-            return event
-
-        if silence_id is None and self.throttle.throttled(fingerprint, as_of, realert):
+        action = decision.action
+        if action == "ignore":
             return None
-        group_key = self._group_key(rule, match)
-        action = "new"
-        details = dict(match.details)
-        details.setdefault("description", rule.options.description)
-        if silence_id is not None:
-            action = "silenced"
-            details["silence_id"] = silence_id
-        elif self.rs.inhibit_lower_severity and severity != "critical":
-            inhibitor = self.store.conn.execute(
-                "SELECT id FROM alerts WHERE group_key = ? AND severity = 'critical' AND status IN ('open', "
-                "'acknowledged') LIMIT 1",
-                [group_key],
-            ).fetchone()
-            if inhibitor is not None:
-                action = "inhibited"
-                details["inhibited_by"] = inhibitor[0]
-        evidence = self._evidence(rule, match)
-        cursor = self.store.conn.execute(
-            "INSERT INTO alerts (rule, rule_type, key, fingerprint, group_key, severity, status, title, summary, "
-            "topic, details, evidence, routes, created_at, updated_at, fire_count) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            [rule.name, rule.type_name, match.key, fingerprint, group_key, severity,
-             "open" if action == "new" else "silenced", match.title, match.summary, match.topic,
-             _dumps(details), _dumps(evidence), _dumps(routes), now, now],
-        )
-        alert_id = int(cursor.lastrowid)
-        if action == "new":
-            self.throttle.record(fingerprint, as_of, severity)
-            if self.deliver:
-                self.grouper.add(alert_id, routes, group_key, severity, as_of)
-        return {**base, "action": action, "alert_id": alert_id, "severity": severity, "title": match.title,
-                "fire_count": 1, "routes": routes, "group_key": group_key, "crisis": rule.options.crisis}
-
-    def _inhibitor(self, alert_id: int | None) -> bool:
-        """Whether the critical alert that held this one back is still open."""
-        if not alert_id:
-            return False
-        row = self.store.conn.execute("SELECT status FROM alerts WHERE id = ?", [alert_id]).fetchone()
-        return row is not None and row[0] in ("open", "acknowledged")
-
-    def _reopen(self, rule: RuleType, match: Match, current: tuple, severity: str, routes: list[str],
-                as_of: datetime, base: dict[str, Any]) -> dict[str, Any]:
-        """A silenced alert whose silence (or inhibitor) has ended and still matches: notify it now."""
-        alert_id = current[0]
-        severity = max(severity, current[1], key=lambda s: SEVERITY_RANK.get(s, 0))
-        evidence = self._evidence(rule, match) or json.loads(current[5] or "[]")
-        details = {**json.loads(current[4] or "{}"), **match.details}
-        details.pop("silence_id", None)
-        details.pop("inhibited_by", None)
-        now = to_iso(as_of)
-        self.store.conn.execute(
-            "UPDATE alerts SET status = 'open', fire_count = fire_count + 1, severity = ?, title = ?, summary = ?, "
-            "details = ?, evidence = ?, updated_at = ? WHERE id = ?",
-            [severity, match.title, match.summary, _dumps(details), _dumps(evidence), now, alert_id],
-        )
-        self.throttle.record(f"{rule.name}|{match.key}", as_of, severity)
-        group_key = self._group_key(rule, match)
-        if self.deliver:
-            self.grouper.add(alert_id, routes, group_key, severity, as_of)
-        return {**base, "action": "new", "alert_id": alert_id, "severity": severity, "title": match.title,
-                "fire_count": current[3] + 1, "routes": routes, "group_key": group_key, "crisis": rule.options.crisis,
-                "reopened": True}
+        if action == "resolve":
+            assert current is not None
+            self.alerts.resolve(current.id, as_of)
+            return {**base, "action": "resolved", "alert_id": current.id, "severity": current.severity, "title": ""}
+        key = fingerprint(rule.options, match)
+        if current is not None:
+            evidence = self._evidence(rule, match) or current.evidence
+            self.alerts.fire_again(current.id, severity=decision.severity, title=match.title, summary=match.summary,
+                                   details=decision.details, evidence=evidence, at=as_of,
+                                   reopen=action == "reopen")
+            alert_id, fire_count = current.id, current.fire_count + 1
+        else:
+            alert_id = self.alerts.insert(
+                rule=rule.name, rule_type=rule.type_name, key=match.key, fingerprint=key,
+                group_key=decision.group_key, severity=decision.severity, status=decision.status,
+                title=match.title, summary=match.summary, topic=match.topic, details=decision.details,
+                evidence=self._evidence(rule, match), routes=decision.routes, at=as_of)
+            fire_count = 1
+        if decision.notifies:
+            self.throttle.record(key, as_of, decision.severity)
+        if action in ("new", "reopen") and self.deliver:
+            self.grouper.add(alert_id, decision.routes, decision.group_key, decision.severity, as_of)
+        event = {**base, "action": action, "alert_id": alert_id, "severity": decision.severity,
+                 "title": match.title, "fire_count": fire_count, "routes": decision.routes}
+        if action in ("update", "quiet_update"):
+            return {**event, "raised": decision.raised}
+        event.update(group_key=decision.group_key, crisis=rule.options.crisis)
+        if action == "reopen":
+            event.update(action="new", reopened=True)
+        return event
 
     def _resolve_stale(self, as_of: datetime) -> list[dict[str, Any]]:
-        cutoff = to_iso(as_of - timedelta(minutes=self.rs.resolve_after_minutes))
-        marks = ",".join("?" * len(OPEN_STATES))
-        stale = self.store.conn.execute(
-            f"SELECT id, rule, key, severity FROM alerts WHERE status IN ({marks}) AND updated_at < ?",
-            [*OPEN_STATES, cutoff],
-        ).fetchall()
-        now = to_iso(as_of)
-        for row in stale:
-            self.store.conn.execute(
-                "UPDATE alerts SET status = 'resolved', resolved_at = ?, updated_at = ? WHERE id = ?", [now, now, row[0]]
-            )
-            self.store.conn.execute("DELETE FROM rules_pending WHERE alert_id = ?", [row[0]])
-        return [{"at": as_of, "rule": r[1], "key": r[2], "action": "resolved", "alert_id": r[0], "severity": r[3],
-                 "title": ""} for r in stale]
+        stale = self.alerts.resolve_stale(as_of - timedelta(minutes=self.rs.resolve_after_minutes), as_of)
+        return [{"at": as_of, "rule": rule, "key": key, "action": "resolved", "alert_id": alert_id,
+                 "severity": severity, "title": ""} for alert_id, rule, key, severity in stale]
 
     # -- side effects after the alerts are committed ------------------------------------------------------
 
@@ -449,10 +338,6 @@ class RulesEngine:
             log.exception("note_critical_alert failed")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
 def describe_rules(settings: Any) -> list[str]:
     """Lines for `vigie check-config`: loads (so validates) every rule and says what is routed where."""
     rules = load_rules(settings)
@@ -464,9 +349,3 @@ def describe_rules(settings: Any) -> list[str]:
     lines.append("Groupes de destinataires : " + (", ".join(rs.groups) or "aucun"))
     return lines
 
-
-def _grew(observed: Any, told: Any) -> bool:
-    """Half as much again (and at least 3 more) than the figure last notified."""
-    if not isinstance(observed, int | float) or not isinstance(told, int | float):
-        return True  # no figure to compare: keep telling, as before
-    return observed >= max(told * 1.5, told + 3)

@@ -54,7 +54,7 @@ class RulesExtension:
                 worker.nudge()
 
     def health(self) -> dict[str, Any]:
-        open_alerts = self.engine.store.conn.execute("SELECT count(*) FROM alerts WHERE status = 'open'").fetchone()[0]
+        open_alerts = self.engine.alerts.count_open()
         return {
             # Only the latest pass counts: a failure that recovered is history (see "errors").
             "state": "ok" if self.last_error is None else "failing",

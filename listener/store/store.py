@@ -359,6 +359,17 @@ class Store:
             for row in self.conn.execute(sql, params)
         ]
 
+    def last_signal_id(self, before: datetime | None = None) -> int:
+        """Highest signal row id (of signals detected before a moment); 0 when none."""
+        if before is None:
+            return self.conn.execute("SELECT max(id) FROM signals").fetchone()[0] or 0
+        return self.conn.execute("SELECT max(id) FROM signals WHERE at < ?", [to_iso(before)]).fetchone()[0] or 0
+
+    def last_mention_id(self, created_before: datetime) -> int:
+        """Highest mention row id among mentions created before a moment; 0 when none."""
+        row = self.conn.execute("SELECT max(id) FROM mentions WHERE created_at < ?", [to_iso(created_before)])
+        return row.fetchone()[0] or 0
+
     # -- overview ---------------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
