@@ -6,7 +6,21 @@ import json
 import logging
 import sys
 
+from listener.sanitize import neutralise
 from listener.settings import LoggingSettings
+
+
+class NeutraliseFilter(logging.Filter):
+    """One record, one line: newlines, terminal escapes and bidi controls in a message (an external id,
+    a post text, a handle) are shown escaped, so untrusted text can neither forge a log line nor drive
+    the terminal that reads the journal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = neutralise(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -28,6 +42,7 @@ def configure_logging(settings: LoggingSettings, *, verbose: bool = False) -> No
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(NeutraliseFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else getattr(logging, settings.level.upper(), logging.INFO))

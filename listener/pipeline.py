@@ -19,8 +19,10 @@ from classifiers.types import Classification, TextClassifier
 from listener.clock import Clock
 from listener.counting import KeyCounter
 from listener.metrics import Metrics
-from listener.models import Mention
+from listener.models import MAX_FUTURE, Mention
+from listener.sanitize import has_lone_surrogate, without_lone_surrogates
 from listener.store import Store
+from listener.timeutil import to_iso, utcnow
 
 log = logging.getLogger("vigie.pipeline")
 
@@ -54,6 +56,33 @@ class DedupeStage:
             self.recent[(mention.source, mention.external_id)] = None
         while len(self.recent) > self.cache_size:
             self.recent.popitem(last=False)
+
+
+class SanityStage:
+    """What no source may hand over, whichever collector built it: a post dated more than a day ahead
+    of the real time (a broken feed clock; it would never be purged) is rejected with its reason, and
+    lone surrogates in strings become U+FFFD (they cannot be stored as UTF-8)."""
+
+    def __init__(self, store: Store, metrics: Metrics) -> None:
+        self.store = store
+        self.metrics = metrics
+
+    def process(self, batch: list[Mention]) -> list[Mention]:
+        limit = utcnow() + MAX_FUTURE
+        kept = []
+        for mention in batch:
+            if mention.created_at > limit:
+                log.warning("mention %s/%s dated %s rejected: more than a day in the future",
+                            mention.source, mention.external_id, to_iso(mention.created_at))
+                self.store.reject(mention.source, "created_at: more than a day in the future", mention.to_dict())
+                self.metrics.invalid_payloads.labels(source=mention.source).inc()
+                continue
+            for name in ("text", "external_id", "author_handle", "author_name", "url"):
+                value = getattr(mention, name)
+                if value and has_lone_surrogate(value):
+                    setattr(mention, name, without_lone_surrogates(value))
+            kept.append(mention)
+        return kept
 
 
 class LanguageStage:
@@ -151,6 +180,7 @@ class Pipeline:
         self.clock = clock
         self.metrics = metrics
         self.dedupe = DedupeStage(store, dedupe_cache_size)
+        self.sanity = SanityStage(store, metrics)
         self.language = LanguageStage()
         self.classify = ClassifyStage(classifier, languages) if classifier is not None else None
         self.storage = StoreStage(store, KeyCounter(watch_keywords or []))
@@ -169,7 +199,7 @@ class Pipeline:
         started = time.perf_counter()
         fresh = self.dedupe.process(mentions)
         duplicates = len(mentions) - len(fresh)
-        fresh = self.language.process(fresh)
+        fresh = self.language.process(self.sanity.process(fresh))
         if self.classify is not None:
             fresh = self.classify.process(fresh)
         inserted = self.storage.process(fresh, source, cursor)

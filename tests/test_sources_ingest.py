@@ -35,7 +35,7 @@ async def test_good_items_are_stored_and_bad_ones_rejected_one_by_one(daemon):
     bad_time = {**mention(4).to_dict(), "created_at": "hier soir"}
     no_text = {**mention(5).to_dict(), "text": "   "}
     status, body = await post(daemon, [good[0], bad_time, good[1], no_text, good[2], "pas un objet", no_source])
-    assert status == 200
+    assert status == 207
     assert (body["stored"], body["rejected"], body["duplicates"], body["queued"]) == (4, 3, 0, 0)
     results = body["results"]
     assert [r["status"] for r in results] == ["stored", "rejected", "stored", "rejected", "stored", "rejected", "stored"]
@@ -64,7 +64,7 @@ async def test_authentication_and_malformed_bodies(daemon):
     assert status == 400 and "JSON" in body["error"]
     assert (await post(daemon, {"pas": "une liste"}))[0] == 400
     status, body = await post(daemon, [{"text": "sans identifiant"}])
-    assert status == 422 and body["results"][0]["error"]["field"] == "external_id"
+    assert status == 400 and body["results"][0]["error"]["field"] == "external_id"
     status, body = await post(daemon, item, query="?wait=false")
     assert status in (200, 202) and body["results"][0]["status"] in ("queued", "stored")
     assert daemon.store.count_mentions() <= 1

@@ -133,7 +133,7 @@ async def test_a_mention_sqlite_cannot_encode_is_stored_cleaned_and_the_cursor_m
     await app.stop()
     store = Store(settings.store.path)
     assert store.count_mentions() == 4
-    assert store.conn.execute("SELECT text FROM mentions WHERE external_id = 'id-7'").fetchone()[0] == "texte ? cassé"
+    assert store.conn.execute("SELECT text FROM mentions WHERE external_id = 'id-7'").fetchone()[0] == "texte \ufffd cassé"
     assert store.get_cursor("mastodon") == "c-2"
 
 

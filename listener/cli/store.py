@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from listener.cli.common import config_option, open_store, settings_for
+from listener.sanitize import neutralise
 
 
 @click.command()
@@ -29,10 +30,12 @@ def search(config_path: Path | None, query: str, limit: int, as_json: bool) -> N
             continue
         when = mention.created_at.astimezone(__import__("zoneinfo").ZoneInfo(settings.institution.timezone))
         sentiment = mention.labels.sentiment if mention.labels else "—"
-        click.echo(f"[{when:%d/%m %H:%M}] {mention.source} {mention.author_handle or ''} ({sentiment})")
-        click.echo(f"    {mention.text.replace(chr(10), ' ')[:200]}")
+        # Post text is untrusted: escapes and bidi overrides are shown, never obeyed by the terminal.
+        click.echo(f"[{when:%d/%m %H:%M}] {neutralise(mention.source)} {neutralise(mention.author_handle or '')} "
+                   f"({sentiment})")
+        click.echo(f"    {neutralise(mention.text.replace(chr(10), ' ')[:200])}")
         if mention.url:
-            click.echo(f"    {mention.url}")
+            click.echo(f"    {neutralise(mention.url)}")
     store.close()
 
 

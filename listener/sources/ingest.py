@@ -12,8 +12,9 @@ knows the mention is in the store; `?wait=false` answers at once with `queued` (
 An item without `source` gets "ingest"; a tool may name its own (e.g. "facebook-export").
 
 Answer: `{"stored": n, "duplicates": n, "rejected": n, "queued": n, "results": [{"index", "status",
-"external_id", "id" | "error": {"field", "problem"}}]}`; 200 if anything was accepted (or the batch was
-empty), 422 if every item was rejected, 400 for a body that is not a batch, 401 for a bad token.
+"external_id", "id" | "error": {"field", "problem"}}]}`; 200 when every item was taken (202 when some are
+only queued), 207 when some items were rejected and others taken, 400 when every item was rejected or the
+body is not a batch, 401 for a bad token. Bad input never gets a 5xx.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from aiohttp import web
 
 from listener.errors import InvalidMention
 from listener.models import Mention
+from listener.sanitize import neutralise
 from listener.settings_base import secret_from_env
 from listener.sources.text import trim_raw
 from listener.web import get_app
@@ -84,9 +86,10 @@ async def handle_ingest(request: web.Request) -> web.Response:
                       **{"WWW-Authenticate": 'Bearer realm="vigie-ingest"'})
     try:
         body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError) as exc:
-        stats.last_error = f"invalid JSON: {exc}"
-        return _error(400, f"corps JSON invalide / invalid JSON body: {exc}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else neutralise(str(exc))[:200]
+        stats.last_error = f"invalid JSON: {problem}"
+        return _error(400, f"corps JSON invalide / invalid JSON body: {problem}")
     items = body.get("mentions") if isinstance(body, dict) else body
     if not isinstance(items, list):
         return _error(400, "un tableau de mentions est attendu (ou {\"mentions\": [...]}) / a JSON array is expected")
@@ -97,16 +100,20 @@ async def handle_ingest(request: web.Request) -> web.Response:
     results: list[dict[str, Any]] = [{} for _ in items]
     accepted: list[tuple[int, Mention]] = []
     seen: set[tuple[str, str]] = set()
+    rejected: list[tuple[str, Any]] = []
     for index, item in enumerate(items):
         external_id = item.get("external_id") if isinstance(item, dict) else None
+        if not isinstance(external_id, str | int) or isinstance(external_id, bool):
+            external_id = None
+        elif isinstance(external_id, str):
+            external_id = neutralise(external_id[:200])
         try:
             mention = Mention.from_dict(item, default_source=DEFAULT_SOURCE)
-        except InvalidMention as exc:
+        except Exception as exc:  # bad input is this item's problem, never a 5xx for the batch
+            field, problem = (exc.field, exc.problem) if isinstance(exc, InvalidMention) else ("(item)", "unreadable")
             results[index] = {"index": index, "status": "rejected", "external_id": external_id,
-                              "error": {"field": exc.field, "problem": exc.problem}}
-            source = item.get("source") if isinstance(item, dict) and isinstance(item.get("source"), str) else DEFAULT_SOURCE
-            app.store.reject(source, f"ingest item {index}: {exc}", item)
-            app.metrics.invalid_payloads.labels(source=source).inc()
+                              "error": {"field": field, "problem": problem}}
+            rejected.append((f"ingest item {index}: {field}: {problem}", item))
             continue
         mention.id = None  # ids are the store's, never the caller's
         mention.labels = None  # classification is the pipeline's
@@ -118,6 +125,9 @@ async def handle_ingest(request: web.Request) -> web.Response:
             continue
         seen.add(key)
         accepted.append((index, mention))
+
+    if rejected:
+        _keep_rejected(app, rejected)
 
     # Already stored: answered at once, not queued again.
     by_source: dict[str, list[tuple[int, Mention]]] = {}
@@ -156,7 +166,9 @@ async def handle_ingest(request: web.Request) -> web.Response:
         log.warning("ingest: %d of %d items rejected (first: %s)", counts["rejected"], len(items), stats.last_error)
     status = 200
     if items and counts["rejected"] == len(items):
-        status = 422
+        status = 400
+    elif counts["rejected"]:
+        status = 207  # some items in, some refused: each result says which and why
     elif not wait and counts["queued"]:
         status = 202
     return web.json_response(
@@ -164,6 +176,18 @@ async def handle_ingest(request: web.Request) -> web.Response:
          "queued": counts["queued"], "results": results},
         status=status,
     )
+
+
+def _keep_rejected(app: Vigie, rejected: list[tuple[str, Any]]) -> None:
+    """Rejected items are kept for audit under the ingest source (an attacker's `source` string is
+    neither a metric label nor trusted); a store that cannot take them does not fail the answer."""
+    app.metrics.invalid_payloads.labels(source=DEFAULT_SOURCE).inc(len(rejected))
+    try:
+        with app.store.transaction():
+            for reason, item in rejected:
+                app.store.reject(DEFAULT_SOURCE, reason, item)
+    except Exception as exc:
+        log.warning("ingest: %d rejected items could not be kept for audit: %s", len(rejected), exc)
 
 
 async def _wait_until_stored(app: Vigie, queued: list[tuple[int, Mention]]) -> None:

@@ -37,6 +37,8 @@ def read_jsonl(
                 on_error(number, f"invalid JSON: {exc}", line.decode("utf-8", errors="replace"))
             except InvalidMention as exc:
                 on_error(number, f"invalid mention: {exc}", line.decode("utf-8", errors="replace"))
+            except Exception as exc:  # one unreadable line must never stop (or loop) the whole replay
+                on_error(number, f"unreadable line: {type(exc).__name__}: {exc}", line.decode("utf-8", errors="replace"))
 
 
 class ReplaySource(Source):

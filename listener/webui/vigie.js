@@ -6,7 +6,9 @@ const ALERT_STATUS = { open: "ouverte", acknowledged: "prise en charge", resolve
 const SENTIMENT = { negative: "négatif", neutral: "neutre", positive: "positif" };
 const fmt = new Intl.DateTimeFormat("fr-FR", { dateStyle: "short", timeStyle: "short", timeZone: "Europe/Paris" });
 
-function el(tag, text, cls) { const node = document.createElement(tag); if (text !== undefined) node.textContent = text; if (cls) node.className = cls; return node; }
+// Bidi embedding/override/isolate controls in post text would make it read backwards: dropped on display.
+const BIDI = /[\u202a-\u202e\u2066-\u2069]/g;
+function el(tag, text, cls) { const node = document.createElement(tag); if (text !== undefined) node.textContent = String(text).replace(BIDI, ""); if (cls) node.className = cls; return node; }
 function when(iso) { return iso ? fmt.format(new Date(iso)) : "—"; }
 async function getJSON(url) { const response = await fetch(url); if (!response.ok && response.status !== 503) throw new Error(url + " " + response.status); return response.json(); }
 
