@@ -60,6 +60,37 @@ def list_command(config_path: Path | None, state: str | None, limit: int, as_jso
             click.echo(f"{'':>7}dernière erreur : {row.last_error[:150]}")
 
 
+@alerts_group.command(name="channels")
+@click.option("--exemple", "example", default=None, metavar="CANAL",
+              help="Afficher le bloc de configuration d'exemple de ce canal.")
+@config_option
+def channels_command(example: str | None, config_path: Path | None) -> None:
+    """Liste les canaux d'envoi (Slack, Teams, Tchap/Matrix, SMS…) avec leur description."""
+    from alerts import registry
+
+    if example:
+        plugin = registry.get(example)
+        if plugin is None:
+            raise AlertsError(f"canal inconnu : {example} (canaux : {', '.join(registry.BY_NAME)})")
+        click.echo(plugin.example.strip())
+        return
+    enabled: dict[str, bool] = {}
+    try:
+        settings = settings_for(config_path)
+        enabled = {p.name: getattr(settings.alerts, p.name).enabled for p in registry.PLUGINS}
+    except VigieError:
+        pass  # no readable configuration: describe the channels anyway
+    width = max(len(p.name) for p in registry.PLUGINS)
+    for plugin in registry.PLUGINS:
+        state = "" if plugin.name not in enabled else (" [activé]" if enabled[plugin.name] else " [désactivé]")
+        click.echo(f"{plugin.name:<{width}}  {plugin.description}{state}")
+        click.echo(f"{'':<{width}}  destinataire : {plugin.target}")
+    click.echo("\nDans un groupe de destinataires, chaque canal a sa clé : "
+               + ", ".join(f"{p.name} = [...]" if p.name != "console" else "console = true"
+                           for p in registry.PLUGINS))
+    click.echo("Exemple de configuration : vigie alerts channels --exemple CANAL")
+
+
 @alerts_group.command(name="retry")
 @config_option
 @click.argument("ids", nargs=-1, type=int)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from alerts.channels import ChannelPlugin
 from alerts.render import CRISIS_EMOJI, CRISIS_FR, Notification, fr_num, local_time, one_line
+from listener.settings_base import StrictModel
 
 WIDTH = 100
 
@@ -68,17 +70,45 @@ def format_notification(n: Notification) -> str:
     return "\n".join(lines)
 
 
+class ConsoleSettings(StrictModel):
+    # Print alerts, crisis changes and held posts on stdout (`[alerts] console = true` is short for this).
+    enabled: bool = True
+
+
 class ConsoleChannel:
     name = "console"
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
-    async def send(self, notification: Notification) -> str | None:
+    def _write(self, text: str) -> str:
         stream = self.stream or sys.stdout
-        stream.write(format_notification(notification) + "\n\n")
+        stream.write(text)
         stream.flush()
         return "stdout"
 
+    async def send(self, notification: Notification) -> str | None:
+        return self._write(format_notification(notification) + "\n\n")
+
+    async def send_digest(self, digest, target: str, key: str) -> str | None:
+        from alerts.digest import render_text
+
+        return self._write(render_text(digest) + "\n")
+
     async def close(self) -> None:
         return None
+
+
+PLUGIN = ChannelPlugin(
+    name="console",
+    description="Console : lignes lisibles en français sur la sortie du démon (démonstration, essais).",
+    target="aucune (console = true dans le groupe)",
+    settings=ConsoleSettings,
+    example="""
+[alerts]
+# Print alerts on the daemon's standard output.
+console = true
+# In a recipient group: console = true
+""",
+    create=lambda settings, ctx: ConsoleChannel(),
+)

@@ -15,17 +15,32 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
+from pydantic import Field
 
-from alerts.channels import PermanentError, TransientError
+from alerts.channels import ChannelPlugin, PermanentError, TransientError
 from alerts.render import CRISIS_EMOJI, CRISIS_FR, Notification, fr_change, fr_num, fr_percent, local_time
-from alerts.settings import EmailSettings
-from listener.settings_base import secret_from_env
+from listener.settings_base import StrictModel, secret_from_env
 from listener.timeutil import utcnow
+
+
+class EmailSettings(StrictModel):
+    enabled: bool = True
+    host: str = "localhost"
+    port: int = Field(default=587, ge=0, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "VIGIE_SMTP_PASSWORD"
+    from_address: str = "vigie@localhost"
+    from_name: str = "Vigie"
+    timeout: float = Field(default=30.0, gt=0)
+    # Where "se désabonner" of the digest goes (mailto: or https:), empty: the from address.
+    unsubscribe: str = ""
+
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _AUTOLINK = re.compile(r"(?i)(://|www\.|(?<=\w)@|\.(?=[a-z]{2,}\b))")
@@ -127,6 +142,12 @@ class EmailChannel:
             raise PermanentError("la synthèse est envoyée par le module digest")
         return await self.send_mail(n.row.target, alert_mail(n), key=n.row.idempotency_key)
 
+    async def send_digest(self, digest, target: str, key: str) -> str:
+        from alerts.digest import render_mail
+
+        unsubscribe = self.settings.unsubscribe or f"mailto:{self.settings.from_address}?subject=desabonnement"
+        return await self.send_mail(target, render_mail(digest, unsubscribe=unsubscribe), key=key)
+
     async def send_mail(self, to: str, mail: Mail, *, key: str) -> str:
         if "@" not in to or any(c in to for c in "\r\n<>,;"):
             raise PermanentError(f"adresse invalide : {to[:80]}")
@@ -156,3 +177,24 @@ class EmailChannel:
 
     async def close(self) -> None:
         return None
+
+
+PLUGIN = ChannelPlugin(
+    name="email",
+    description="Courriel : texte et HTML en français (SMTP), synthèse du matin avec graphiques.",
+    target="adresse e-mail",
+    settings=EmailSettings,
+    example="""
+[alerts.email]
+enabled = true
+host = "smtp.mairie.example"
+port = 587
+security = "starttls"
+username = "vigie"
+# Environment variable holding the SMTP password.
+password_env = "VIGIE_SMTP_PASSWORD"
+from_address = "vigie@mairie.example"
+# In a recipient group: email = ["cellule@mairie.example"]
+""",
+    create=lambda settings, ctx: EmailChannel(settings),
+)

@@ -1,16 +1,22 @@
-"""Settings for alert delivery channels and the digest.
+"""Settings for alert delivery: the worker, one section per channel ([alerts.<channel>], each model
+living in its channel's module) and the digest.
 
-Transports live here ([alerts.*]); who receives what is decided by rules/ routing, which writes the
-channel and target of each delivery in the outbox row.
+Transports live here; who receives what is decided by rules/ routing (recipient groups,
+rules/recipients.py), which writes the channel and target of each delivery in the outbox row.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from alerts.console import ConsoleSettings
+from alerts.email import EmailSettings
+from alerts.slack import SlackSettings
+from alerts.webhook import WebhookSettings
 from listener.settings_base import StrictModel
+from rules.recipients import Recipients
 
 
 class WorkerSettings(StrictModel):
@@ -30,45 +36,10 @@ class WorkerSettings(StrictModel):
     send_timeout: float = Field(default=30.0, gt=0)
 
 
-class SlackSettings(StrictModel):
-    enabled: bool = True
-    token_env: str = "VIGIE_SLACK_TOKEN"
-    base_url: str = "https://slack.com/api/"
-    signing_secret_env: str = "VIGIE_SLACK_SIGNING_SECRET"
-    # How many times slack-sdk itself retries a 429 before handing back to the outbox.
-    rate_limit_retries: int = Field(default=2, ge=0)
-    # Longest Retry-After honoured inline (longer ones reschedule the outbox row).
-    max_retry_after: float = Field(default=30.0, ge=0)
-    # Link to the web UI shown in messages (empty: no link).
-    ui_url: str = ""
+class DigestGroup(Recipients):
+    """A digest recipient group: the same recipient keys as [rules.groups.*], plus its own schedule."""
 
-
-class EmailSettings(StrictModel):
-    enabled: bool = True
-    host: str = "localhost"
-    port: int = Field(default=587, ge=0, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str = ""
-    password_env: str = "VIGIE_SMTP_PASSWORD"
-    from_address: str = "vigie@localhost"
-    from_name: str = "Vigie"
-    timeout: float = Field(default=30.0, gt=0)
-    # Where "se désabonner" of the digest goes (mailto: or https:), empty: the from address.
-    unsubscribe: str = ""
-
-
-class WebhookSettings(StrictModel):
-    enabled: bool = True
-    secret_env: str = "VIGIE_WEBHOOK_SECRET"
-    timeout: float = Field(default=15.0, gt=0)
-
-
-class DigestGroup(StrictModel):
     name: str
-    emails: list[str] = Field(default_factory=list)
-    slack: list[str] = Field(default_factory=list)
-    webhooks: list[str] = Field(default_factory=list)
-    console: bool = False
     cron: str | None = None
 
 
@@ -82,9 +53,22 @@ class DigestSettings(StrictModel):
 
 
 class AlertsSettings(StrictModel):
-    console: bool = True
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    # Link to Vigie's web UI in messages (every channel); empty: no link.
+    ui_url: str = ""
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _console_flag(cls, data: Any) -> Any:
+        """`console = true` is short for [alerts.console] enabled = true."""
+        if isinstance(data, dict) and isinstance(data.get("console"), bool):
+            data = {**data, "console": {"enabled": data["console"]}}
+        return data
+
+    def link(self) -> str:
+        return self.ui_url or self.slack.ui_url

@@ -15,18 +15,32 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import Field
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from alerts.channels import Deferred, PermanentError, TransientError
+from alerts.channels import ChannelPlugin, Deferred, PermanentError, TransientError
 from alerts.render import CRISIS_EMOJI, AlertInfo, Notification, fr_num, one_line
-from alerts.settings import SlackSettings
-from listener.settings_base import secret_from_env
+from listener.settings_base import StrictModel, secret_from_env
 from listener.store import Store
 
 log = logging.getLogger("vigie.alerts.slack")
+
+
+class SlackSettings(StrictModel):
+    enabled: bool = True
+    token_env: str = "VIGIE_SLACK_TOKEN"
+    base_url: str = "https://slack.com/api/"
+    signing_secret_env: str = "VIGIE_SLACK_SIGNING_SECRET"
+    # How many times slack-sdk itself retries a 429 before handing back to the outbox.
+    rate_limit_retries: int = Field(default=2, ge=0)
+    # Longest Retry-After honoured inline (longer ones reschedule the outbox row).
+    max_retry_after: float = Field(default=30.0, ge=0)
+    # Link to the web UI shown in messages (empty: no link). Prefer [alerts] ui_url, read by every channel.
+    ui_url: str = ""
+
 
 PERMANENT_ERRORS = {
     "channel_not_found", "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
@@ -314,7 +328,10 @@ class SlackChannel:
             self._remember(n, channel_id, ts)
         return ts
 
-    async def post_digest(self, target: str, text: str, blocks: list[dict[str, Any]], key: str) -> str:
+    async def send_digest(self, digest, target: str, key: str) -> str:
+        from alerts.digest import slack_blocks
+
+        text, blocks = slack_blocks(digest)
         response = await self._call(
             "chat_postMessage", channel=target, text=text, blocks=blocks,
             metadata={"event_type": "vigie_digest", "event_payload": {"idempotency_key": key}},
@@ -327,3 +344,23 @@ def _as_original(n: Notification) -> Notification:
     from dataclasses import replace
 
     return replace(n, row=replace(n.row, kind="alert"))
+
+
+EXAMPLE = """
+[alerts.slack]
+enabled = true
+# Environment variable holding the bot token (xoxb-…, scope chat:write).
+token_env = "VIGIE_SLACK_TOKEN"
+# Environment variable holding the app's signing secret (buttons: POST /slack/interactions).
+signing_secret_env = "VIGIE_SLACK_SIGNING_SECRET"
+# In a recipient group: slack = ["#veille"]
+"""
+
+PLUGIN = ChannelPlugin(
+    name="slack",
+    description="Slack : message Block Kit avec boutons « Prendre en charge » et « Silence », mis à jour en fil.",
+    target="canal Slack (#nom ou identifiant C…)",
+    settings=SlackSettings,
+    example=EXAMPLE,
+    create=lambda settings, ctx: SlackChannel(settings, ctx.store),
+)

@@ -17,14 +17,22 @@ import time
 from typing import Any
 
 import aiohttp
+from pydantic import Field
 
-from alerts.channels import PermanentError, TransientError
+from alerts.channels import ChannelPlugin, PermanentError, TransientError
 from alerts.console import format_notification
 from alerts.render import Notification
-from alerts.settings import WebhookSettings
-from listener.settings_base import secret_from_env
+from listener.settings_base import StrictModel, secret_from_env
 
 log = logging.getLogger("vigie.alerts.webhook")
+
+
+
+class WebhookSettings(StrictModel):
+    enabled: bool = True
+    secret_env: str = "VIGIE_WEBHOOK_SECRET"
+    timeout: float = Field(default=15.0, gt=0)
+
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
@@ -82,6 +90,13 @@ class WebhookChannel:
     async def send(self, n: Notification) -> str | None:
         return await self.post(n.row.target, payload_for(n), key=n.row.idempotency_key, event=n.kind)
 
+    async def send_digest(self, digest, target: str, key: str) -> str:
+        from alerts.digest import render_text
+
+        document = {"source": "vigie", "kind": "digest", "idempotency_key": key, "institution": digest.institution,
+                    "title": digest.title, "text": render_text(digest)}
+        return await self.post(target, document, key=key, event="digest")
+
     async def post(self, url: str, document: dict[str, Any], *, key: str, event: str) -> str:
         """POST one signed JSON document; 2xx is a confirmation, 408/425/429/5xx are worth retrying."""
         if not url.startswith(("http://", "https://")):
@@ -125,3 +140,20 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value)) if value else None
     except ValueError:
         return None
+
+
+PLUGIN = ChannelPlugin(
+    name="webhook",
+    description="Webhook générique : JSON signé (HMAC-SHA256) avec clé d'idempotence, pour vos outils.",
+    target="URL http(s) qui reçoit le JSON",
+    settings=WebhookSettings,
+    example="""
+[alerts.webhook]
+enabled = true
+# Environment variable holding the HMAC-SHA256 secret (X-Vigie-Signature).
+secret_env = "VIGIE_WEBHOOK_SECRET"
+timeout = 15.0
+# In a recipient group: webhook = ["https://outil.mairie.example/vigie"]
+""",
+    create=lambda settings, ctx: WebhookChannel(settings, ctx.http),
+)

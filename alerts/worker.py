@@ -179,8 +179,8 @@ class OutboxWorker:
         return await channel.send(notification)
 
     def notification(self, row: OutboxRow) -> Notification:
-        ui_url = getattr(self.settings.slack, "ui_url", "")
-        return build_notification(self.store, row, tz=self.tz, institution=self.institution, ui_url=ui_url)
+        return build_notification(self.store, row, tz=self.tz, institution=self.institution,
+                                  ui_url=self.settings.link())
 
     def _failed(self, row: OutboxRow, message: str) -> None:
         self.failed += 1

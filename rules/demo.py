@@ -27,12 +27,13 @@ def demo_overrides(settings: Any) -> dict[str, Any]:
     groups = {}
     for name, group in rules.groups.items():
         data = group.model_dump(mode="json")
-        data.update(slack_channels=[], emails=[], webhooks=[], console=name == "cellule")
+        data.update(group.without_targets(), console=name == "cellule")
         groups[name] = data
     alerts = settings.alerts.model_dump(mode="json")
-    alerts["console"] = True
-    for channel in ("slack", "email", "webhook"):
-        alerts[channel]["enabled"] = False
+    for name, section in alerts.items():
+        if isinstance(section, dict) and "enabled" in section and name not in ("console", "digest"):
+            section["enabled"] = False  # every delivery channel but the console
+    alerts["console"] = {"enabled": True}
     return {"rules": {"posting": posting_config, "groups": groups}, "alerts": alerts}
 
 

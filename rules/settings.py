@@ -14,20 +14,17 @@ from pydantic import Field, field_validator
 
 from listener.settings_base import StrictModel
 from rules.crisis_settings import CrisisSettings, PostingSettings
+from rules.recipients import Recipients
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 _QUIET_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
-class GroupSettings(StrictModel):
-    """A recipient group: who is told, where, and when they may be woken up."""
+class GroupSettings(Recipients):
+    """A recipient group: who is told, where (rules/recipients.py), and when they may be woken up."""
 
     label: str = ""
-    slack_channels: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
-    webhooks: list[str] = Field(default_factory=list)
-    console: bool = False
     # Below this severity the group is not told at all.
     min_severity: Severity = "info"
     # "22:00-07:30" in the institution's time zone; empty: no quiet hours.
@@ -42,15 +39,6 @@ class GroupSettings(StrictModel):
         if value and not _QUIET_RE.match(value):
             raise ValueError("quiet_hours must look like 22:00-07:30")
         return value
-
-    def targets(self) -> list[tuple[str, str]]:
-        """(channel, target) pairs, in a stable order (idempotency keys depend on it)."""
-        pairs = [("slack", channel) for channel in self.slack_channels]
-        pairs += [("email", address) for address in self.emails]
-        pairs += [("webhook", url) for url in self.webhooks]
-        if self.console:
-            pairs.append(("console", "-"))
-        return pairs
 
 
 class RulesSettings(StrictModel):

@@ -1,0 +1,95 @@
+"""The channel registry and the one recipient model: every channel describes itself, has its section
+in [alerts] and its key in recipient groups; old group keys still work, with a warning."""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+
+import pytest
+from click.testing import CliRunner
+
+from alerts import registry
+from alerts.settings import AlertsSettings, DigestGroup
+from listener.errors import ConfigError
+from listener.settings import settings_from_dict
+from rules.recipients import Recipients
+from rules.settings import GroupSettings
+
+
+def test_every_channel_has_settings_a_recipient_key_and_a_valid_example():
+    assert {"console", "slack", "email", "webhook"} <= set(registry.BY_NAME)
+    for plugin in registry.PLUGINS:
+        assert AlertsSettings.model_fields[plugin.name].annotation is plugin.settings, plugin.name
+        assert plugin.name in Recipients.model_fields, plugin.name
+        assert plugin.description and plugin.target
+        example = tomllib.loads(plugin.example)
+        AlertsSettings.model_validate(example["alerts"])  # the example is a working [alerts] block
+
+
+def test_cli_lists_each_channel_with_its_french_description(tmp_path):
+    from listener.cli import main
+
+    result = CliRunner().invoke(main, ["alerts", "channels"], env={"VIGIE_CONFIG": str(tmp_path / "absent.toml")})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for plugin in registry.PLUGINS:
+        assert any(line.startswith(plugin.name) and plugin.description in line for line in lines), plugin.name
+    example = CliRunner().invoke(main, ["alerts", "channels", "--exemple", "webhook"])
+    assert example.exit_code == 0 and "[alerts.webhook]" in example.output
+    unknown = CliRunner().invoke(main, ["alerts", "channels", "--exemple", "pigeon"])
+    assert unknown.exit_code == 2 and "canal inconnu : pigeon" in unknown.output
+
+
+def test_alert_groups_and_digest_groups_share_the_recipient_keys():
+    group = GroupSettings(slack=["#veille"], email=["cellule@rivebelle.fr"], console=True)
+    digest = DigestGroup(name="elus", slack=["#elus"], email=["maire@rivebelle.fr"])
+    assert isinstance(group, Recipients) and isinstance(digest, Recipients)
+    assert group.targets() == [("slack", "#veille"), ("email", "cellule@rivebelle.fr"), ("console", "-")]
+    assert digest.targets() == [("slack", "#elus"), ("email", "maire@rivebelle.fr")]
+
+
+def test_old_keys_are_read_with_a_deprecation_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="vigie.config"):
+        group = GroupSettings(label="Cellule", slack_channels=["#veille"], emails=["a@rivebelle.fr"],
+                              webhooks=["https://outil.example/hook"])
+        digest = DigestGroup(name="elus", emails=["maire@rivebelle.fr"])
+    assert group.slack == ["#veille"] and group.email == ["a@rivebelle.fr"] and group.webhook
+    assert digest.email == ["maire@rivebelle.fr"]
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "'slack_channels'" in warned and "write 'slack'" in warned and "'elus'" in warned
+
+
+def test_old_and_new_key_together_is_an_error_naming_the_group():
+    with pytest.raises(ConfigError) as error:
+        settings_from_dict({"rules": {"groups": {"cellule": {"slack": ["#a"], "slack_channels": ["#b"]}}}})
+    assert "rules.groups.cellule" in str(error.value)
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("sms", ["0612345678"], "format international"),
+    ("matrix", ["veille"], "salon Matrix"),
+    ("teams", ["ftp://x"], "http(s)"),
+    ("email", ["pas-une-adresse"], "e-mail invalide"),
+])
+def test_bad_target_is_reported_with_its_key(key, value, words):
+    with pytest.raises(ConfigError) as error:
+        settings_from_dict({"rules": {"groups": {"astreinte": {key: value}}}})
+    assert f"rules.groups.astreinte.{key}" in str(error.value) and words in str(error.value)
+
+
+def test_phone_numbers_are_normalised():
+    assert GroupSettings(sms=["+33 6 12 34 56 78"]).sms == ["+33612345678"]
+
+
+def test_demo_routes_nothing_but_the_console():
+    from rules.demo import demo_overrides
+
+    settings = settings_from_dict({"rules": {"groups": {"cellule": {"slack": ["#a"], "sms": ["+33612345678"]},
+                                                         "cabinet": {"email": ["c@rivebelle.fr"]}}}})
+    changes = demo_overrides(settings)
+    assert changes["rules"]["groups"]["cellule"]["console"] is True
+    assert changes["rules"]["groups"]["cellule"]["sms"] == [] and changes["rules"]["groups"]["cabinet"]["email"] == []
+    assert all(not section["enabled"] for name, section in changes["alerts"].items()
+               if isinstance(section, dict) and "enabled" in section and name not in ("console", "digest"))
+    assert changes["alerts"]["console"]["enabled"] is True
