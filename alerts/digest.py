@@ -120,7 +120,7 @@ def _share(sentiment: Any, item: dict[str, Any], *names: str) -> float | None:
 
 def _series_key(store: Store, item: dict[str, Any], name: str, start: int, end: int) -> str | None:
     """The counter series behind a trending item (its own key, else topic/hashtag/keyword)."""
-    from listener.counting import fold
+    from listener.textfold import fold
 
     explicit = _get(item, "key", "series", "counter_key")
     candidates = [explicit] if isinstance(explicit, str) and ":" in explicit else []

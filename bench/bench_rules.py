@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from classifiers.types import Classification, Label
+from listener.areas import open_store
 from listener.models import Mention, Signal
 from listener.settings import settings_from_dict
-from listener.store import Store
 from listener.timeutil import minute_bucket
 from rules.engine import RulesEngine
 
@@ -119,7 +119,7 @@ def run(history_minutes: int, storm: float = 1.0) -> dict:
     rng = random.Random(11)
     keys = counter_keys()
     with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder) / "bench.db")
+        store = open_store(Path(folder) / "bench.db")
         settings = settings_from_dict({
             "store": {"path": str(Path(folder) / "bench.db")},
             "rules": {"rules": build_rules(rng), "groups": {"cellule": {"console": True, "emails": ["c@x.fr"]}},

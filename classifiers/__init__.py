@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from classifiers.settings import ClassifierSettings
     from classifiers.types import TextClassifier
-    from listener.settings import Settings
 
 
-def classifier_settings(settings: Settings) -> ClassifierSettings:
-    """The [classifiers] section with its paths relative to the config file, like every other path."""
-    section = settings.classifiers
-    paths = {name: settings.resolve(value) for name in ("model_dir", "hostility_lexicon", "crisis_lexicon")
+def classifier_settings(section: ClassifierSettings, resolve: Callable[[Path], Path]) -> ClassifierSettings:
+    """The [classifiers] section with its paths resolved by `resolve` (relative to the config file, like
+    every other path: the caller passes `settings.resolve`, so this floor never reads the daemon's settings)."""
+    paths = {name: resolve(value) for name in ("model_dir", "hostility_lexicon", "crisis_lexicon")
              if (value := getattr(section, name)) is not None}
     return section.model_copy(update=paths) if paths else section
 

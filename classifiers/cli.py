@@ -19,7 +19,7 @@ FIELDS = ("sentiment", "topics", "hostile", "crisis")
 def _load_stack(settings: Any) -> Any:
     from classifiers import classifier_settings, load_classifier
 
-    return load_classifier(classifier_settings(settings), settings.institution)
+    return load_classifier(classifier_settings(settings.classifiers, settings.resolve), settings.institution)
 
 
 def _batches(stream: BinaryIO) -> Any:
@@ -159,7 +159,7 @@ def label(config_path: Path | None, count: int, only: tuple[str, ...], labeller:
             from classifiers import classifier_settings
             from classifiers.topics import train_topics
 
-            summary = train_topics(store, None, classifier_settings(settings))
+            summary = train_topics(store, None, classifier_settings(settings.classifiers, settings.resolve))
             needed = settings.classifiers.topic_model_min_labels
             counts = ", ".join(f"{name} {n}" for name, n in summary["positives"].items())
             click.echo(f"Étiquettes par thème : {counts} (modèle appris à partir de {needed} par thème).")

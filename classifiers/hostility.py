@@ -45,7 +45,8 @@ from typing import Any
 
 from classifiers.lexicon import Entry, PhraseLexicon, View
 from classifiers.text import prepare
-from listener.counting import fold
+from classifiers.types import Institution
+from listener.textfold import fold
 
 log = logging.getLogger(__name__)
 
@@ -340,14 +341,12 @@ def prf(truth: list[bool], predicted: list[bool]) -> dict[str, float]:
             "support": float(sum(truth))}
 
 
-def training_institution() -> Any:
+def training_institution() -> Institution:
     """The fictional city hall the labelled set was written about."""
-    from listener.settings import InstitutionSettings
-
-    return InstitutionSettings(
+    return Institution(
         name="Ville de Rivebelle",
-        officials=["Claire Marchand", "Karim Benali"],
-        own_accounts=["@villederivebelle", "@rivebelle"],
+        officials=("Claire Marchand", "Karim Benali"),
+        own_accounts=("@villederivebelle", "@rivebelle"),
     )
 
 

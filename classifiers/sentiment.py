@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from classifiers.text import STOPWORDS, Prepared, _stem, is_stopword, prepare
 from classifiers.types import SENTIMENTS
-from listener.counting import fold
+from listener.textfold import fold
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentiment.joblib"
 MODEL_FORMAT = 1

@@ -48,7 +48,3 @@ class ClassifierSettings(StrictModel):
     crisis_lexicon: Path | None = None
     # A crisis kind is reported when its score reaches this.
     crisis_threshold: float = Field(default=0.5, gt=0)
-
-
-# Detector settings live in their own module (owned with the detectors) and are re-exported here.
-from classifiers.detector_settings import DetectorSettings  # noqa: E402,F401

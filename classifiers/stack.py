@@ -19,7 +19,7 @@ from classifiers.lexicon import View
 from classifiers.settings import ClassifierSettings
 from classifiers.text import prepare_many
 from classifiers.topics import TopicClassifier
-from classifiers.types import Classification
+from classifiers.types import Classification, Institution
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,9 @@ class ClassifierStack:
 
     @classmethod
     def load(cls, settings: ClassifierSettings | None = None, institution: Any | None = None) -> ClassifierStack:
+        """`institution`: anything with name, officials and own_accounts (an `Institution` by default)."""
         settings = settings or ClassifierSettings()
-        if institution is None:
-            from listener.settings import InstitutionSettings
-
-            institution = InstitutionSettings()
+        institution = institution if institution is not None else Institution()
         model_dir = Path(settings.model_dir) if settings.model_dir else None
         stack = cls(
             sentiment=_load_sentiment(model_dir),

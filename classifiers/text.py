@@ -28,7 +28,7 @@ from importlib import resources
 
 from nltk.stem.snowball import FrenchStemmer
 
-from listener.counting import fold
+from listener.textfold import fold
 
 __all__ = [
     "NEGATORS",

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from listener.counting import fold, hashtags
+from listener.textfold import fold, hashtags
 
 try:  # the classifier stack's tokenizer, when installed (same conventions everywhere)
     from classifiers.text import STOPWORDS as _STOPWORDS

@@ -8,6 +8,15 @@ from typing import Any, Protocol
 SENTIMENTS = ("negative", "neutral", "positive")
 
 
+@dataclass(frozen=True, slots=True)
+class Institution:
+    """Who texts may be aimed at, as plain values: the stack reads these, not the daemon's settings."""
+
+    name: str = "Ville de Rivebelle"
+    officials: tuple[str, ...] = ()
+    own_accounts: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class Label:
     """A label with its score and the words that explain it."""

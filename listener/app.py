@@ -22,6 +22,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from listener.areas import open_store
 from listener.clock import Clock, ReplayClock
 from listener.metrics import Metrics
 from listener.pipeline import Pipeline
@@ -74,14 +75,14 @@ class Vigie:
         self.settings = settings
         self.clock = clock or Clock()
         self.metrics = Metrics()
-        self.store = store or Store(settings.resolve(settings.store.path))
+        self.store = store or open_store(settings.resolve(settings.store.path))
         self.deliver = deliver
         self.web_enabled = settings.web.enabled if web_enabled is None else web_enabled
         self.tz = ZoneInfo(settings.institution.timezone)
         if classifier is None and settings.pipeline.classify:
             from classifiers import classifier_settings, load_classifier
 
-            classifier = load_classifier(classifier_settings(settings), settings.institution)
+            classifier = load_classifier(classifier_settings(settings.classifiers, settings.resolve), settings.institution)
         self.classifier = classifier
         self.pipeline = Pipeline(
             self.store,

@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from alerts.settings import AlertsSettings
-from classifiers.settings import ClassifierSettings, DetectorSettings
+from classifiers.detector_settings import DetectorSettings
+from classifiers.settings import ClassifierSettings
 from listener.errors import ConfigError
 from listener.settings_base import StrictModel
 from listener.sources.settings import SourceSettings

@@ -12,9 +12,9 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from functools import lru_cache
 
-from listener.counting import ascii_fold, fold, hashtags
 from listener.models import Mention
 from listener.store import Store
+from listener.textfold import ascii_fold, fold, hashtags
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from listener.areas import open_store
 from listener.settings import Settings, settings_from_dict
 from listener.store import Store
 
@@ -16,7 +17,7 @@ SHARED = REPO_ROOT.parent / "shared"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    db = Store(tmp_path / "vigie.db")
+    db = open_store(tmp_path / "vigie.db")
     yield db
     with contextlib.suppress(Exception):
         db.close()

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from alerts.outbox import enqueue
-from listener.store import Store
+from listener.areas import open_store
 from tests.fakes.webhook import FakeWebhook
 from tests.test_alerts_data import T0, add_alert
 
@@ -80,7 +80,7 @@ async def test_sigkill_mid_batch_then_restart_delivers_all_and_never_resends_con
     config = write_config(tmp_path)
     db = tmp_path / "vigie.db"
     log = tmp_path / "daemon.log"
-    store = Store(db)
+    store = open_store(db)
     async with FakeWebhook(delay=0.15) as hook:
         for i in range(TOTAL):
             alert = add_alert(store, title=f"Alerte {i}")

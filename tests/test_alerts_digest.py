@@ -103,11 +103,11 @@ async def test_digest_posted_to_slack(store, monkeypatch):
 
 
 def test_cli_preview_writes_html(tmp_path, monkeypatch):
+    from listener.areas import open_store
     from listener.cli import main
-    from listener.store import Store
 
     db = tmp_path / "vigie.db"
-    store = Store(db)
+    store = open_store(db)
     trending, crisis = digest_scenario(store, END)
     store.close()
     monkeypatch.setitem(sys.modules, "listener.trending", types.SimpleNamespace(compute_trending=trending))

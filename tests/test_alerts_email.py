@@ -202,12 +202,12 @@ def test_cli_digest_send_now_and_alerts_list(tmp_path, smtp, monkeypatch):
 
     from click.testing import CliRunner
 
+    from listener.areas import open_store
     from listener.cli import main
-    from listener.store import Store
     from tests.test_alerts_data import digest_scenario
 
     db = tmp_path / "vigie.db"
-    store = Store(db)
+    store = open_store(db)
     trending, crisis = digest_scenario(store, T0)
     stale = enqueue(store, kind="alert", channel="email", target="astreinte@rivebelle.fr",
                     payload={"alert_ids": [add_alert(store)]}, idempotency_key="other", at=T0)
@@ -236,7 +236,7 @@ emails = ["maire@rivebelle.fr"]
     assert result.exit_code == 0, result.output
     assert "Envois : en attente 1, en cours 0, envoyée 1, abandonnée 0" in result.output
     assert "digest" in result.output and "maire@rivebelle.fr" in result.output
-    store = Store(db)
+    store = open_store(db)
     outbox.mark_dead(store, stale, error="SMTP 550")
     store.close()
     result = runner.invoke(main, ["alerts", "retry", "--config", str(config), str(stale)])

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from listener.areas import open_store
 from listener.cli import main
-from listener.store import Store
 from tests.conftest import REPO_ROOT
 from tests.helpers import mention
 
@@ -52,7 +52,7 @@ def test_label_saves_the_topics_chosen(config):
     from listener.settings import load_settings
 
     settings = load_settings(config)
-    db = Store(settings.resolve(settings.store.path))
+    db = open_store(settings.resolve(settings.store.path))
     db.insert_mentions([mention(i, text=text) for i, text in enumerate([
         "Le tram T2 en panne et les poubelles débordent",
         "Belle exposition au musée",
@@ -68,7 +68,7 @@ def test_label_saves_the_topics_chosen(config):
     assert result.exit_code == 0, result.output
     assert "Thèmes" in result.output and "Réponse non comprise" in result.output
     assert "2 mention(s) étiquetée(s)" in result.output
-    db = Store(settings.resolve(settings.store.path))
+    db = open_store(settings.resolve(settings.store.path))
     rows = db.conn.execute("SELECT mention_id, topics FROM topic_labels").fetchall()
     db.close()
     assert sorted(sorted(json.loads(topics)) for _, topics in rows) == [[], ["proprete", "transport"]]

@@ -9,9 +9,9 @@ import aiohttp
 from click.testing import CliRunner
 
 from listener.app import Vigie
+from listener.areas import open_store
 from listener.cli import main
 from listener.clock import ReplayClock
-from listener.store import Store
 from tests.test_rules_types import GROUPS, SPIKE, T0, alerts, engine_for, signal
 
 CONFIG = """
@@ -127,7 +127,7 @@ def test_rules_check_names_the_bad_key_without_traceback(tmp_path):
 
 def test_ack_and_silences_from_the_command_line(tmp_path, make_settings):
     config = write_config(tmp_path)
-    store = Store(tmp_path / "vigie.db")
+    store = open_store(tmp_path / "vigie.db")
     engine = engine_for(store, make_settings, SPIKE)
     store.add_signals([signal("spike", "topic:transport")])
     engine.evaluate(T0 + timedelta(minutes=1))
@@ -194,6 +194,6 @@ async def test_web_api_lists_acknowledges_and_silences(make_settings, monkeypatc
                 assert health["components"]["rules"]["rules"] == 1
     finally:
         await app.stop()
-    check = Store(settings.resolve(settings.store.path))
+    check = open_store(settings.resolve(settings.store.path))
     assert alerts(check)[0]["acked_by"] == "marie"
     check.close()

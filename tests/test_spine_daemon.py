@@ -14,10 +14,10 @@ import aiohttp
 
 from classifiers.types import Classification
 from listener.app import Vigie
+from listener.areas import open_store
 from listener.clock import ReplayClock
 from listener.models import Mention
 from listener.sources.base import Source
-from listener.store import Store
 from tests.helpers import T0, mention, write_jsonl
 
 
@@ -114,7 +114,7 @@ async def test_a_text_the_classifier_chokes_on_is_stored_without_labels(make_set
     batch = [mention(i) for i in range(5)] + [mention(99, text="texte 💣 piégé")]
     await app.pipeline.put(batch, source="mastodon", cursor="c-1")
     await app.stop()
-    store = Store(settings.store.path)
+    store = open_store(settings.store.path)
     assert store.count_mentions() == 6  # nothing lost: the odd one is stored and counted, unlabelled
     rows = dict(store.conn.execute("SELECT external_id, labels IS NOT NULL FROM mentions").fetchall())
     assert rows["id-99"] == 0 and all(rows[f"id-{i}"] == 1 for i in range(5))
@@ -131,7 +131,7 @@ async def test_a_mention_sqlite_cannot_encode_is_stored_cleaned_and_the_cursor_m
     batch = [mention(i) for i in range(3)] + [mention(7, text="texte \ud800 cassé")]
     await app.pipeline.put(batch, source="mastodon", cursor="c-2")
     await app.stop()
-    store = Store(settings.store.path)
+    store = open_store(settings.store.path)
     assert store.count_mentions() == 4
     assert store.conn.execute("SELECT text FROM mentions WHERE external_id = 'id-7'").fetchone()[0] == "texte \ufffd cassé"
     assert store.get_cursor("mastodon") == "c-2"
@@ -144,7 +144,7 @@ async def test_stop_drains_everything_already_handed_over(make_settings):
     for start in range(0, 2000, 100):
         await app.pipeline.put([mention(i) for i in range(start, start + 100)], source="mastodon")
     await app.stop()
-    assert Store(settings.store.path).count_mentions() == 2000
+    assert open_store(settings.store.path).count_mentions() == 2000
 
 
 def test_malformed_replay_lines_are_skipped_and_kept(make_settings, tmp_path):
@@ -207,7 +207,7 @@ def test_sigterm_during_a_replay_loses_nothing_and_resumes(tmp_path):
         time.sleep(0.2)
         if db.exists():
             try:
-                stored_before = Store(db, migrate_schema=False).count_mentions()
+                stored_before = open_store(db, migrate_schema=False).count_mentions()
             except Exception:
                 continue
             if stored_before >= 200:
@@ -216,7 +216,7 @@ def test_sigterm_during_a_replay_loses_nothing_and_resumes(tmp_path):
     process.send_signal(signal.SIGTERM)
     code = process.wait(timeout=60)  # a clean stop, not a kill (generous timeout, no timing assertion)
     assert code == 0, process.stderr.read().decode()
-    store = Store(db)
+    store = open_store(db)
     stored_after = store.count_mentions()
     cursor = int(store.get_cursor("rejeu"))
     assert stored_before <= stored_after < 3000

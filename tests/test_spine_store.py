@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlite_utils
 
-from listener.store import Store
+from listener.areas import open_store
 from listener.store.migrations import MIGRATIONS
 from listener.timeutil import minute_bucket
 from tests.helpers import T0, mention
@@ -23,10 +23,10 @@ def test_wal_mode_and_every_table_exists(store):
 
 def test_dedupe_across_restarts(tmp_path):
     path = tmp_path / "vigie.db"
-    first = Store(path)
+    first = open_store(path)
     assert len(first.insert_mentions([mention(i) for i in range(10)])) == 10
     first.close()
-    second = Store(path)
+    second = open_store(path)
     inserted = second.insert_mentions([mention(i) for i in range(5, 15)])
     assert [m.external_id for m in inserted] == [f"id-{i}" for i in range(10, 15)]
     assert second.count_mentions() == 15
@@ -49,14 +49,14 @@ def test_migrates_an_older_schema_keeping_data(tmp_path):
     db.conn.commit()
     db.conn.close()
 
-    store = Store(path)
+    store = open_store(path)
     assert "core_0002_labels" in store.applied_migrations
     columns = {c.name for c in store.db["mentions"].columns}
     assert {"sentiment", "topics", "hostile", "crisis", "labels"} <= columns
     assert [m.text for m in store.search("travaux")] == ["Travaux rue de la Gare"]
     store.close()
     # Opening again applies nothing new.
-    assert Store(path).applied_migrations == []
+    assert open_store(path).applied_migrations == []
 
 
 def test_retention_purge_drops_old_mentions_and_counts(store):

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from listener import areas
 from listener.settings import Settings, default_config_path, load_settings, settings_from_dict
 from listener.store import Store
 
@@ -43,7 +44,8 @@ def override(settings: Settings, changes: dict[str, Any]) -> Settings:
 
 
 def open_store(settings: Settings) -> Store:
-    return Store(settings.resolve(settings.store.path))
+    """The configured store, with every area's tables."""
+    return areas.open_store(settings.resolve(settings.store.path))
 
 
 def fr_number(value: float, decimals: int = 0) -> str:

@@ -11,7 +11,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-from listener.counting import fold
+from listener.textfold import fold
 
 _BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "pre"}
 _SKIP_TAGS = {"script", "style", "template", "head", "title"}

@@ -1,14 +1,13 @@
 """Schema migrations, applied once each, in order, and recorded by name.
 
 Each area keeps its own migrations beside its code (rules/schema.py, alerts/schema.py) and lists them
-in MIGRATIONS; MIGRATION_MODULES says in which order the areas are applied. A migration is never edited
-once released: add a new one.
+in MIGRATIONS. The store does not know the areas: the composition root (listener/areas.py) hands it
+the full, ordered list (core first). A migration is never edited once released: add a new one.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -20,11 +19,6 @@ from listener.timeutil import to_iso, utcnow
 class Migration:
     name: str
     apply: Callable[[sqlite_utils.Database], None]
-
-
-MIGRATION_MODULES = [
-    "listener.store.migrations", "rules.schema", "rules.crisis_schema", "alerts.schema", "classifiers.schema",
-]
 
 
 def _core_0001_initial(db: sqlite_utils.Database) -> None:
@@ -201,27 +195,17 @@ MIGRATIONS = [
 ]
 
 
-def all_migrations() -> list[Migration]:
-    found: list[Migration] = []
-    for module_name in MIGRATION_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # an area with no tables of its own yet
-            raise
-        found.extend(getattr(module, "MIGRATIONS", []))
-    return found
-
-
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply every migration not yet applied; return the names applied now."""
+def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration] = MIGRATIONS) -> list[str]:
+    """Apply every migration of `migrations` not yet applied, in order; return the names applied now."""
+    names = [migration.name for migration in migrations]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate migration names: {sorted({n for n in names if names.count(n) > 1})}")
     db.execute(
         "CREATE TABLE IF NOT EXISTS _vigie_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
     done = {row[0] for row in db.execute("SELECT name FROM _vigie_migrations").fetchall()}
     applied: list[str] = []
-    for migration in all_migrations():
+    for migration in migrations:
         if migration.name in done:
             continue
         with db.conn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ import sqlite_utils
 
 from classifiers.types import Classification
 from listener.models import Mention, Signal
-from listener.store.migrations import migrate
+from listener.store.migrations import MIGRATIONS, Migration, migrate
 from listener.timeutil import parse_time, to_iso, utcnow
 
 
@@ -41,7 +41,12 @@ _INSERT_MENTION = (
 
 
 class Store:
-    def __init__(self, path: Path | str, *, migrate_schema: bool = True) -> None:
+    """The SQLite file. `migrations`: the schema to bring it to (the core tables by default; the daemon
+    and the CLI open it through `listener.areas.open_store`, which hands in every area's migrations)."""
+
+    def __init__(
+        self, path: Path | str, *, migrate_schema: bool = True, migrations: Sequence[Migration] = MIGRATIONS
+    ) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +63,7 @@ class Store:
         # Checkpoint the WAL every ~40 MB rather than every 4 MB: fewer stalls during ingest bursts.
         conn.execute("PRAGMA wal_autocheckpoint=10000")
         self._in_transaction = False
-        self.applied_migrations = migrate(self.db) if migrate_schema else []
+        self.applied_migrations = migrate(self.db, migrations) if migrate_schema else []
 
     def close(self) -> None:
         self.conn.close()

@@ -315,7 +315,7 @@ def register_display_names(settings: Any) -> None:
 
     if not hasattr(settings, "classifiers"):
         return  # rules-only settings (tests): keys stay as they are
-    classifiers = classifier_settings(settings)
+    classifiers = classifier_settings(settings.classifiers, settings.resolve)
     for topic in classifiers.topics:
         if topic.label:
             DISPLAY_NAMES[("topic", topic.name)] = topic.label

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from listener.counting import fold
 from listener.models import Mention
+from listener.textfold import fold
 from rules.filters import folded_words
 from rules.types.base import EvalContext, fr_num
 from rules.types.windowed import WindowedMentionRule, WindowedOptions

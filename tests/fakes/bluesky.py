@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from listener.counting import fold
+from listener.textfold import fold
 from tests.fakes import FakeServer
 
 T0 = datetime(2026, 11, 17, 8, 0, tzinfo=UTC)
