@@ -4,7 +4,7 @@ recipient key in rules/recipients.py."""
 
 from __future__ import annotations
 
-from alerts import console, email, slack, webhook
+from alerts import console, email, mattermost, slack, teams, webhook
 from alerts.channels import Channel, ChannelContext, ChannelPlugin
 
 PLUGINS: tuple[ChannelPlugin, ...] = (
@@ -12,6 +12,8 @@ PLUGINS: tuple[ChannelPlugin, ...] = (
     slack.PLUGIN,
     email.PLUGIN,
     webhook.PLUGIN,
+    teams.PLUGIN,
+    mattermost.PLUGIN,
 )
 
 BY_NAME: dict[str, ChannelPlugin] = {plugin.name: plugin for plugin in PLUGINS}

@@ -13,7 +13,9 @@ from pydantic import Field, model_validator
 
 from alerts.console import ConsoleSettings
 from alerts.email import EmailSettings
+from alerts.mattermost import MattermostSettings
 from alerts.slack import SlackSettings
+from alerts.teams import TeamsSettings
 from alerts.webhook import WebhookSettings
 from listener.settings_base import StrictModel
 from rules.recipients import Recipients
@@ -60,6 +62,8 @@ class AlertsSettings(StrictModel):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+    mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
 
     @model_validator(mode="before")

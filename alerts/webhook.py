@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -19,8 +18,9 @@ from typing import Any
 import aiohttp
 from pydantic import Field
 
-from alerts.channels import ChannelPlugin, PermanentError, TransientError
+from alerts.channels import ChannelPlugin, PermanentError
 from alerts.console import format_notification
+from alerts.http import HttpClient, check, dumps
 from alerts.render import Notification
 from listener.settings_base import StrictModel, secret_from_env
 
@@ -77,15 +77,7 @@ class WebhookChannel:
 
     def __init__(self, settings: WebhookSettings, session: aiohttp.ClientSession | None = None) -> None:
         self.settings = settings
-        self._session = session
-        self._own_session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is not None and not self._session.closed:
-            return self._session
-        if self._own_session is None or self._own_session.closed:
-            self._own_session = aiohttp.ClientSession()
-        return self._own_session
+        self.http = HttpClient(session, timeout=settings.timeout, user_agent="Vigie-webhook/1")
 
     async def send(self, n: Notification) -> str | None:
         return await self.post(n.row.target, payload_for(n), key=n.row.idempotency_key, event=n.kind)
@@ -101,11 +93,10 @@ class WebhookChannel:
         """POST one signed JSON document; 2xx is a confirmation, 408/425/429/5xx are worth retrying."""
         if not url.startswith(("http://", "https://")):
             raise PermanentError(f"adresse de webhook invalide : {url[:80]}")
-        body = json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")
+        body = dumps(document)
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Vigie-webhook/1",
             "X-Vigie-Event": event,
             "X-Vigie-Timestamp": timestamp,
             "X-Vigie-Idempotency-Key": key,
@@ -116,30 +107,12 @@ class WebhookChannel:
             headers["X-Vigie-Signature"] = sign(secret, timestamp, body)
         else:
             log.warning("webhook secret %s not set: sending unsigned", self.settings.secret_env)
-        try:
-            async with self._http().post(
-                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=self.settings.timeout)
-            ) as response:
-                text = (await response.text())[:200]
-                if 200 <= response.status < 300:
-                    return response.headers.get("X-Request-Id") or f"HTTP {response.status}"
-                retry_after = _retry_after(response.headers.get("Retry-After"))
-                if response.status in (408, 425, 429) or response.status >= 500:
-                    raise TransientError(f"webhook HTTP {response.status}: {text}", retry_after)
-                raise PermanentError(f"webhook refusé HTTP {response.status}: {text}")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientError(f"webhook injoignable : {type(exc).__name__} {exc}") from exc
+        answer = check(await self.http.request("POST", url, who="webhook", body=body, headers=headers), "webhook")
+        return answer.headers.get("X-Request-Id") or f"HTTP {answer.status}"
 
     async def close(self) -> None:
-        if self._own_session is not None:
-            await self._own_session.close()
+        await self.http.close()
 
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
 
 
 PLUGIN = ChannelPlugin(
