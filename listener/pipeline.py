@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from classifiers.language import detect_language
+from classifiers.language import UNDETERMINED, detect_language, primary_subtag
 from classifiers.types import Classification, TextClassifier
 from listener.clock import Clock
 from listener.counting import KeyCounter
@@ -86,12 +86,12 @@ class SanityStage:
 
 
 class LanguageStage:
+    """A declared language is kept (primary subtag); otherwise py3langid decides, "und" when unsure."""
+
     def process(self, batch: list[Mention]) -> list[Mention]:
         for mention in batch:
-            if not mention.lang:
-                mention.lang = detect_language(mention.text)
-            else:
-                mention.lang = mention.lang.split("-")[0].lower()
+            declared = primary_subtag(mention.lang)
+            mention.lang = declared if declared and declared != UNDETERMINED else detect_language(mention.text)
         return batch
 
 

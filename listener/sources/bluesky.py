@@ -4,22 +4,35 @@ Each query is a stream read newest first (`sort=latest`, `lang`, `since` = the s
 minus an overlap, `limit`, then `cursor` page after page) with the shared backward pager, so a poll cut
 by `max_pages` or a crash resumes from the stored page token. The time compared is the post's sort time
 (the earlier of `indexedAt` and `record.createdAt`), as the AppView sorts and filters on it.
+
+Authentication: since 2025 searchPosts answers only authenticated callers. With `identifier` and
+`app_password_env`, the collector opens a session (`com.atproto.server.createSession`, once), sends
+its `accessJwt`, and on `ExpiredToken` renews it with `com.atproto.server.refreshSession` (the
+`refreshJwt` as bearer); a refused refresh opens a new session. The PDS proxies the search to the AppView.
+
+Authors whose handle does not resolve (`handle.invalid`) are named and linked by their DID; a post
+whose dates are unreadable (year 0) is skipped with a logged reason, never dated "now".
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from classifiers.language import primary_subtag
 from listener.models import Mention
 from listener.settings_base import secret_from_env
 from listener.sources.base import MentionSink, SourceContext
-from listener.sources.http import FetchError, PollingSource, run_streams
+from listener.sources.http import ApiVerdict, FetchError, PollingSource, run_streams
 from listener.sources.settings import BlueskySourceSettings
 from listener.sources.text import Matcher
 from listener.timeutil import parse_time
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
+CREATE_SESSION = "/xrpc/com.atproto.server.createSession"
+REFRESH_SESSION = "/xrpc/com.atproto.server.refreshSession"
+INVALID_HANDLE = "handle.invalid"
 
 
 def _time(value: Any) -> datetime | None:
@@ -54,13 +67,71 @@ class BlueskySource(PollingSource):
         super().__init__(settings, context)
         self.base = settings.base_url.rstrip("/")
         self.token = secret_from_env(settings.token_env)
+        self.password = secret_from_env(settings.app_password_env)
+        self.refresh_token: str | None = None
         self.matchers = {query: _query_matcher(query) for query in settings.queries}
+        self.health.extra.update({"authenticated": False, "sessions_created": 0, "sessions_refreshed": 0})
 
     def request_headers(self) -> dict[str, str]:
         headers = super().request_headers()
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
+
+    def api_error(self, status: int, body: bytes, headers: Any) -> ApiVerdict | None:
+        error = _xrpc_error(body)
+        if status in (400, 401) and error in ("ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"):
+            return ApiVerdict("auth", message=error)
+        return None
+
+    async def _open_session(self) -> None:
+        """createSession with the app password (rate limited by the PDS: done once, not per poll)."""
+        if not (self.settings.identifier and self.password):
+            raise FetchError("Bluesky: searchPosts needs a session (identifier and app_password_env)",
+                             retryable=False, kind="auth")
+        self.token = None
+        data = (await self.fetch(self.base + CREATE_SESSION, method="POST",
+                                 json_body={"identifier": self.settings.identifier, "password": self.password})).json()
+        self._take_session(data)
+        self.health.extra["sessions_created"] += 1
+
+    async def _refresh_session(self) -> None:
+        if not self.refresh_token:
+            await self._open_session()
+            return
+        self.token = self.refresh_token
+        try:
+            data = (await self.fetch(self.base + REFRESH_SESSION, method="POST")).json()
+        except FetchError as exc:
+            if exc.kind != "auth" and exc.status not in (400, 401):
+                raise
+            self.log.info("%s: refresh token refused (%s); opening a new session", self.name, exc)
+            self.refresh_token = None
+            await self._open_session()
+            return
+        self._take_session(data)
+        self.health.extra["sessions_refreshed"] += 1
+
+    def _take_session(self, data: Any) -> None:
+        if not isinstance(data, dict) or not isinstance(data.get("accessJwt"), str):
+            raise FetchError("Bluesky: session answer without accessJwt", retryable=False, kind="auth")
+        self.token = data["accessJwt"]
+        refresh = data.get("refreshJwt")
+        self.refresh_token = refresh if isinstance(refresh, str) else None
+        self.health.extra["authenticated"] = True
+
+    async def search(self, params: dict[str, str]) -> Any:
+        """searchPosts with the session kept alive: an expired access token is refreshed once."""
+        if self.token is None and self.settings.identifier:
+            await self._open_session()
+        try:
+            return (await self.fetch(self.base + SEARCH, params)).json()
+        except FetchError as exc:
+            if exc.kind != "auth" or not self.settings.identifier:
+                raise
+            self.log.info("%s: access token refused (%s); refreshing the session", self.name, exc)
+            await self._refresh_session()
+            return (await self.fetch(self.base + SEARCH, params)).json()
 
     async def poll(self, sink: MentionSink) -> None:
         await run_streams(self, [(f"q:{q}", lambda q=q: self._query(sink, q)) for q in self.settings.queries])
@@ -75,7 +146,7 @@ class BlueskySource(PollingSource):
                 params["since"] = since[:-4] + "Z"  # milliseconds
             if token:
                 params["cursor"] = token
-            data = (await self.fetch(self.base + SEARCH, params)).json()
+            data = await self.search(params)
             if not isinstance(data, dict) or not isinstance(data.get("posts"), list):
                 raise FetchError(f"{SEARCH}: no 'posts' array in the answer", retryable=False)
             cursor = data.get("cursor")
@@ -95,13 +166,21 @@ class BlueskySource(PollingSource):
                 return None
             uri = post["uri"]
             author = post.get("author") or {}
-            handle = author.get("handle") or author.get("did")
-            indexed = _time(post.get("indexedAt")) or self.context.clock.now()
+            did = author.get("did") or uri.split("/")[2]
+            handle = author.get("handle")
+            if not isinstance(handle, str) or not handle or handle == INVALID_HANDLE:
+                handle = did  # an unresolvable handle: the DID is the stable name and link
+            indexed = _time(post.get("indexedAt"))
             created = _time(record.get("createdAt")) or indexed
-            if created > indexed + timedelta(minutes=5):
+            if created is None:
+                reason = f"no readable date (createdAt {record.get('createdAt')!r}, indexedAt {post.get('indexedAt')!r})"
+                self.log.warning("%s: post %s skipped: %s", self.name, uri, reason)
+                self.context.store.reject(self.name, f"undated post: {reason}", post)
+                return None
+            if indexed is not None and created > indexed + timedelta(minutes=5):
                 created = indexed  # a client clock in the future must not pollute future minute buckets
             langs = record.get("langs") or []
-            lang = langs[0].split("-")[0].lower() if langs and isinstance(langs[0], str) else None
+            lang = primary_subtag(langs[0]) if isinstance(langs, list) and langs else None
             tags = [f.get("tag", "") for facet in record.get("facets") or []
                     for f in facet.get("features") or [] if isinstance(f, dict)]
             matched = [query]
@@ -128,6 +207,15 @@ class BlueskySource(PollingSource):
             self.log.warning("%s: post skipped (%s: %s)", self.name, type(exc).__name__, exc)
             self.context.store.reject(self.name, f"invalid post: {type(exc).__name__}: {exc}", post)
             return None
+
+
+def _xrpc_error(body: bytes) -> str | None:
+    """The `error` name of an XRPC error body ({"error": "ExpiredToken", "message": ...})."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), str) else None
 
 
 def _count(value: Any) -> int:

@@ -38,10 +38,24 @@ from listener.sources.text import trim_raw
 class FetchError(Exception):
     """A request that failed for good (after retries, or not worth retrying)."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True,
+                 kind: str | None = None, body: bytes = b"") -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
+        # "auth" (token expired or refused), "quota" (a budget spent until its reset), or None.
+        self.kind = kind
+        self.body = body
+
+
+@dataclass
+class ApiVerdict:
+    """How a collector reads an API's own error answer (Graph API throttling is a 400, YouTube's
+    quota a 403...): `kind` is "rate_limited" (wait `delay` and retry), "quota" or "auth" (give up)."""
+
+    kind: str
+    delay: float | None = None
+    message: str = ""
 
 
 @dataclass
@@ -278,11 +292,13 @@ class PollingSource(Source):
         *,
         ok: tuple[int, ...] = (200,),
         parse_json: bool = True,
+        method: str = "GET",
+        json_body: Any = None,
     ) -> Fetched:
-        """GET with timeout, retries, backoff and rate-limit handling; raises FetchError when it gives up.
-
-        With `parse_json`, a truncated or malformed JSON body counts as a retryable failure too.
-        """
+        """A request with timeout, retries, backoff and rate-limit handling; raises FetchError when it
+        gives up. With `parse_json`, a truncated or malformed JSON body counts as a retryable failure too.
+        An error answer is first read by `api_error()`, so each API's own throttling and token-expiry
+        bodies are understood."""
         settings = self.settings
         all_headers = {**self.request_headers(), **(headers or {})}
         attempt = 0
@@ -298,7 +314,8 @@ class PollingSource(Source):
             self.health.extra["requests"] += 1
             try:
                 timeout = aiohttp.ClientTimeout(total=settings.timeout)
-                async with self.session.get(url, params=params, headers=all_headers, timeout=timeout) as response:
+                async with self.session.request(method, url, params=params, headers=all_headers, json=json_body,
+                                                timeout=timeout) as response:
                     status = response.status
                     self.health.extra["last_status"] = status
                     if quota_exhausted(response.headers):
@@ -316,14 +333,24 @@ class PollingSource(Source):
                         if parse_json and status == 200:
                             fetched.json()
                         return fetched
-                    snippet = (await self._read_body(response, limit=2000)).decode("utf-8", "replace")[:300]
-                    if status == 429:
+                    error_body = await self._read_body(response, limit=20_000)
+                    snippet = error_body.decode("utf-8", "replace")[:300]
+                    verdict = self.api_error(status, error_body, response.headers)
+                    if verdict is not None and verdict.kind in ("auth", "quota"):
+                        raise FetchError(f"HTTP {status} from {urlsplit(url).netloc}: {verdict.message or snippet}",
+                                         status=status, retryable=False, kind=verdict.kind, body=error_body)
+                    if verdict is not None and verdict.kind == "rate_limited":
+                        status = 429
+                        retry_after = verdict.delay if verdict.delay is not None else rate_limit_delay(response.headers)
+                        problem = f"HTTP 429 rate limited by {urlsplit(url).netloc}: {verdict.message}"
+                    elif status == 429:
                         retry_after = rate_limit_delay(response.headers)
                         problem = f"HTTP 429 rate limited by {urlsplit(url).netloc}"
                     elif status >= 500:
                         problem = f"HTTP {status} from {urlsplit(url).netloc}"
                     else:
-                        raise FetchError(f"HTTP {status} from {url}: {snippet}", status=status, retryable=False)
+                        raise FetchError(f"HTTP {status} from {url}: {snippet}", status=status, retryable=False,
+                                         body=error_body)
             except FetchError as exc:
                 if not exc.retryable:
                     raise
@@ -346,6 +373,10 @@ class PollingSource(Source):
                 self.health.extra["retries"] += 1
                 self.log.info("%s: %s; retry %d in %.2fs", self.name, problem, attempt, delay)
             await asyncio.sleep(delay)
+
+    def api_error(self, status: int, body: bytes, headers: CIMultiDictProxy[str]) -> ApiVerdict | None:
+        """The API's reading of an error answer; None keeps the generic rules (429, 5xx, others final)."""
+        return None
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.settings.backoff_max, self.settings.backoff_initial * (2**attempt))

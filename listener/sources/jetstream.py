@@ -1,7 +1,7 @@
 """Bluesky Jetstream collector: the network's posts as a websocket stream, filtered here.
 
 It subscribes with `wantedCollections=app.bsky.feed.post`, keeps new posts (`commit` / `create`) whose
-declared language is wanted and whose text or tags match the configured keywords/hashtags, and hands
+language (declared, else identified) is wanted and whose text or tags match the configured keywords/hashtags, and hands
 them over in batches of `batch_size` or every `flush_interval` seconds.
 
 Resume: the cursor is the `time_us` of the last event handed over (matching or not); the pipeline stores
@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from classifiers.language import UNDETERMINED, detect_language, primary_subtag
 from listener.models import MAX_TEXT_LENGTH, Mention
 from listener.sources.base import MentionSink, Source, SourceContext
 from listener.sources.settings import JetstreamSourceSettings
@@ -192,11 +193,8 @@ class JetstreamSource(Source):
         if not isinstance(text, str) or not text.strip():
             return None
         langs = record.get("langs") or []
-        if not isinstance(langs, list):
-            langs = []
-        if self.languages and langs and not any(
-            isinstance(lang, str) and lang.split("-")[0].lower() in self.languages for lang in langs
-        ):
+        declared = [p for p in (primary_subtag(lang) for lang in langs) if p] if isinstance(langs, list) else []
+        if self.languages and declared and not any(lang in self.languages for lang in declared):
             return None
         tags: list[str] = []
         for facet in record.get("facets") or ():
@@ -206,6 +204,11 @@ class JetstreamSource(Source):
                         tags.append(feature["tag"])
         matched = self.matcher.match(text, tags) if not self.matcher.empty else ["*"]
         if not matched:
+            return None
+        # No declared language: identified here (after the match, so only wanted posts pay for it),
+        # and a post in another language is dropped like a declared one; "und" is kept.
+        lang = declared[0] if declared else detect_language(text)
+        if self.languages and not declared and lang != UNDETERMINED and lang not in self.languages:
             return None
         did, rkey = event.get("did"), commit.get("rkey")
         if not isinstance(did, str) or not isinstance(rkey, str):
@@ -225,7 +228,6 @@ class JetstreamSource(Source):
         if created_at > seen_at + timedelta(minutes=5):
             created_at = seen_at  # a client clock in the future must not pollute future minute buckets
         self.health.extra["matched"] += 1
-        lang = langs[0].split("-")[0].lower() if langs and isinstance(langs[0], str) else None
         return Mention(
             source=self.name,
             external_id=uri,

@@ -6,13 +6,17 @@ server gives, as the API guidelines describe), so every page can be stored with 
 exactly what was stored: a crash or `max_pages` cut resumes where it stopped, never leaving a gap.
 On the very first poll there is no cursor: the newest page (or `initial_pages` pages, going back with
 `max_id` through `rel="next"`) is read and the cursor starts at the newest status.
-Status HTML is turned into plain text with html.parser; the `language` field is kept.
+Status HTML is turned into plain text with html.parser; the `language` field is kept (a status without
+one is left for the pipeline's language identifier). Only `public` and `unlisted` statuses are kept:
+a `private` (followers-only) or `direct` status is a private message even when it mentions the
+institution. Local accounts' `acct` has no instance (`Gargron`): the instance is taken from the
+account's profile URL, so every handle reads `@user@instance`.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from listener.models import Mention
 from listener.settings_base import secret_from_env
@@ -106,6 +110,11 @@ class MastodonSource(PollingSource):
             if not isinstance(status, dict):
                 return None
             status = status.get("reblog") or status
+            visibility = status.get("visibility")
+            if visibility not in PUBLIC_VISIBILITIES:
+                self.health.extra["private_skipped"] = self.health.extra.get("private_skipped", 0) + 1
+                self.log.debug("%s: status %s skipped (visibility %s)", self.name, status.get("id"), visibility)
+                return None
             text = html_to_text(status.get("content"))
             spoiler = (status.get("spoiler_text") or "").strip()
             if spoiler:
@@ -125,7 +134,7 @@ class MastodonSource(PollingSource):
                 text=text,
                 created_at=parse_time(status["created_at"]),
                 url=status.get("url") or status.get("uri"),
-                author_handle="@" + account["acct"] if account.get("acct") else None,
+                author_handle=full_handle(account, self.base),
                 author_name=account.get("display_name") or None,
                 author_followers=_count(account.get("followers_count")),
                 lang=status.get("language") or None,
@@ -140,6 +149,23 @@ class MastodonSource(PollingSource):
             self.log.warning("%s: status skipped (%s: %s)", self.name, type(exc).__name__, exc)
             self.context.store.reject(self.name, f"invalid status: {type(exc).__name__}: {exc}", item)
             return None
+
+
+PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
+
+
+def full_handle(account: dict[str, Any], base_url: str) -> str | None:
+    """`@user@instance` for every account: a local account's `acct` lacks the instance, so it comes
+    from the profile URL (`https://mastodon.social/@Gargron`), else from the instance asked."""
+    acct = account.get("acct") or account.get("username")
+    if not isinstance(acct, str) or not acct:
+        return None
+    acct = acct.lstrip("@")
+    if "@" not in acct:
+        host = urlsplit(account.get("url") or "").netloc or urlsplit(base_url).netloc
+        if host:
+            acct = f"{acct}@{host}"
+    return "@" + acct
 
 
 def _count(value: Any) -> int | None:

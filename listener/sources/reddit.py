@@ -93,7 +93,8 @@ class RedditSource(PollingSource):
                 return None
             matched = [label, *[m for m in matched if m != label]]
             author = data.get("author")
-            permalink = data.get("permalink")
+            # Listings give a permalink; inbox mentions only their `context` (permalink + "?context=3").
+            permalink = data.get("permalink") or (data.get("context") or "").split("?")[0] or None
             mention = Mention(
                 source=self.name,
                 external_id=data["name"],

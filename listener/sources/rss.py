@@ -6,6 +6,15 @@ after a feed parsed cleanly, so a truncated or malformed answer is fetched in fu
 (entries parsed from it anyway are kept: the dedupe absorbs the repeat). feedparser is given the raw
 bytes and the Content-Type, so the declared encoding (UTF-8, ISO-8859-1...) and HTML/XML entities
 (&eacute;, &#233;) come out as proper French characters; summaries are turned into plain text.
+
+Irregular but readable feeds are read, not failed: feedparser's `bozo` flag is raised for a `text/xml`
+answer without charset, an undeclared windows-1252 body or a blank line before `<?xml` (stripped here
+first). Only a document that ends before its root element closes (cut in transit) is refetched in
+full; any other entries parsed are kept and the validators stored.
+Each entry's identity is scoped to its feed when its guid is not a URI (`<guid>1234</guid>`), so two
+feeds of one site numbering their items alike never collide. The article URL is its `alternate` link,
+never an `enclosure` (podcast audio, image). The date is the entry's published/updated/created date,
+else the feed's own date; an entry with none is skipped with a logged reason, never dated "now".
 """
 
 from __future__ import annotations
@@ -13,18 +22,57 @@ from __future__ import annotations
 import asyncio
 import calendar
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
+from classifiers.language import primary_subtag
 from listener.models import Mention
 from listener.sources.base import MentionSink, SourceContext
 from listener.sources.http import FetchError, PollingSource, run_streams
 from listener.sources.settings import RssSourceSettings
 from listener.sources.text import Matcher, html_to_text
 
+# feedparser's bozo reasons that say nothing about the entries read (encoding and media-type quirks).
+BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.CharacterEncodingUnknown,
+               feedparser.NonXMLContentType, feedparser.UndeclaredNamespace)
+_ROOT_CLOSED = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|rdf|RDF)\s*>\s*(?:<!--.*?-->\s*)*$", re.DOTALL)
+_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S")
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+
+
+def _moment(data: Any, keys: tuple[str, ...]) -> datetime | None:
+    """The first of feedparser's parsed dates (UTC struct_time) that makes a real moment."""
+    for key in keys:
+        value = data.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (TypeError, ValueError, OverflowError, OSError):
+                continue
+    return None
+
+
+def article_link(entry: Any, feed_url: str) -> str | None:
+    """The article's web address: its alternate link (resolved against the feed's URL), never an
+    enclosure (audio, image) or a non-web id."""
+    enclosures = {urljoin(feed_url, e["href"]) for e in entry.get("enclosures") or []
+                  if isinstance(e, dict) and isinstance(e.get("href"), str)}
+    candidates = [link.get("href") for link in entry.get("links") or []
+                  if isinstance(link, dict) and link.get("rel", "alternate") == "alternate"]
+    candidates.append(entry.get("link"))
+    if entry.get("guidislink"):
+        candidates.append(entry.get("id"))
+    for href in candidates:
+        if not isinstance(href, str) or not href.strip():
+            continue
+        href = urljoin(feed_url, href.strip())
+        if href.startswith(("http://", "https://")) and href not in enclosures:
+            return href
+    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -46,6 +94,7 @@ class RssSource(PollingSource):
         super().__init__(settings, context)
         self.matcher = Matcher(settings.keywords)
         self.health.extra.update({"not_modified": 0})
+        self._undated: set[str] = set()
 
     async def poll(self, sink: MentionSink) -> None:
         await run_streams(self, [(url, lambda url=url: self._feed(sink, url)) for url in self.settings.feeds])
@@ -61,28 +110,39 @@ class RssSource(PollingSource):
         if fetched.status == 304:
             self.health.extra["not_modified"] += 1
             return
-        response_headers = {"content-type": fetched.headers.get("Content-Type", "application/xml"),
-                            "content-location": url}
-        parsed = await asyncio.to_thread(feedparser.parse, fetched.body, response_headers=response_headers,
+        # No content-location: feedparser would resolve a bare guid ("292") against the feed URL, and two
+        # feeds of one directory would then collide; links are resolved against the feed URL here instead.
+        response_headers = {"content-type": fetched.headers.get("Content-Type", "application/xml")}
+        body = fetched.body.lstrip(b" \t\r\n")  # a blank line before <?xml makes the XML ill-formed
+        parsed = await asyncio.to_thread(feedparser.parse, body, response_headers=response_headers,
                                          sanitize_html=True, resolve_relative_uris=True)
-        clean = not parsed.get("bozo")
-        if not clean and not parsed.entries:
-            raise FetchError(f"malformed feed {url}: {parsed.get('bozo_exception')}")
+        problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+        if problem is not None and isinstance(problem, BENIGN_BOZO):
+            problem = None
+        cut = problem is not None and not _ROOT_CLOSED.search(body)
+        if problem is not None and not parsed.entries:
+            raise FetchError(f"malformed feed {url}: {problem}")
         feed_info = parsed.get("feed", {})
-        lang = (feed_info.get("language") or self.settings.lang or "").split("-")[0].lower() or None
+        lang = primary_subtag(feed_info.get("language") or self.settings.lang)
         label = feed_info.get("title") or url
-        mentions = [m for m in (self._mention(entry, lang, label) for entry in parsed.entries) if m is not None]
-        if clean:
+        feed_date = _moment(feed_info, ("updated_parsed", "published_parsed"))
+        mentions = [m for m in (self._mention(entry, lang, label, url, feed_date) for entry in parsed.entries)
+                    if m is not None]
+        if not cut:
+            if problem is not None:
+                self.health.extra["irregular_feeds"] = sorted({*self.health.extra.get("irregular_feeds", []), url})
+                self.log.info("%s: feed %s is irregular (%s); %d entries read", self.name, url, problem, len(mentions))
             new_state = {key: value for key, value in (("etag", fetched.headers.get("ETag")),
                                                         ("modified", fetched.headers.get("Last-Modified"))) if value}
             await self.emit(sink, mentions, **{url: new_state or None})
         else:
-            self.log.warning("%s: feed %s is malformed (%s); %d entries kept, will fetch in full again",
-                             self.name, url, parsed.get("bozo_exception"), len(mentions))
+            self.log.warning("%s: feed %s is cut short (%s); %d entries kept, will fetch in full again",
+                             self.name, url, problem, len(mentions))
             await self.emit(sink, mentions)
-            raise FetchError(f"malformed feed {url}: {parsed.get('bozo_exception')}")
+            raise FetchError(f"malformed feed {url}: {problem}")
 
-    def _mention(self, entry: Any, lang: str | None, label: str) -> Mention | None:
+    def _mention(self, entry: Any, lang: str | None, label: str, feed_url: str,
+                 feed_date: datetime | None) -> Mention | None:
         try:
             title = html_to_text(entry.get("title") or "")
             summary = ""
@@ -96,20 +156,32 @@ class RssSource(PollingSource):
             matched = self.matcher.match(text) if not self.matcher.empty else [label]
             if not matched:
                 return None
-            link = entry.get("link")
-            external_id = entry.get("id") or link
-            if not external_id:
-                external_id = "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()
-            moment = entry.get("published_parsed") or entry.get("updated_parsed")
-            created_at = (datetime.fromtimestamp(calendar.timegm(moment), UTC) if moment
-                          else self.context.clock.now())
+            link = article_link(entry, feed_url)
+            guid = entry.get("id")
+            if guid and _URI.match(str(guid)):
+                external_id = str(guid)
+            elif guid:
+                external_id = f"{feed_url}#{guid}"  # "1234" is only unique within its feed
+            elif link:
+                external_id = link
+            else:
+                external_id = f"{feed_url}#sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()
+            created_at = _moment(entry, ("published_parsed", "updated_parsed", "created_parsed")) or feed_date
+            if created_at is None:
+                raw_dates = {k: entry.get(k) for k in ("published", "updated", "created") if entry.get(k)}
+                reason = f"no readable date ({raw_dates or 'none given'})"
+                if external_id not in self._undated:  # said once, not at every poll of the same feed
+                    self._undated.add(external_id)
+                    self.log.warning("%s: entry %s of %s skipped: %s", self.name, external_id, feed_url, reason)
+                    self.context.store.reject(self.name, f"undated entry: {reason}", _jsonable(dict(entry)))
+                return None
             entry_lang = None
             detail = entry.get("title_detail") or entry.get("summary_detail") or {}
             if detail.get("language"):
-                entry_lang = detail["language"].split("-")[0].lower()
+                entry_lang = primary_subtag(detail["language"])
             mention = Mention(
                 source=self.name,
-                external_id=str(external_id),
+                external_id=external_id,
                 text=text,
                 created_at=created_at,
                 url=link,

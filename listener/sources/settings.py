@@ -80,8 +80,12 @@ class MastodonSourceSettings(PollingSourceSettings):
 
 class BlueskySourceSettings(PollingSourceSettings):
     type: Literal["bluesky"] = "bluesky"
-    # The AppView answering app.bsky.feed.searchPosts (tests point it at a fake).
-    base_url: str = "https://public.api.bsky.app"
+    # The PDS that opens the session and proxies app.bsky.feed.searchPosts (tests point it at a fake).
+    base_url: str = "https://bsky.social"
+    # Handle (or DID/email) of the account that searches (searchPosts needs a session since 2025).
+    identifier: str | None = None
+    # Environment variable holding that account's app password (Settings > App passwords).
+    app_password_env: str | None = None
     # Search queries (Lucene-like syntax, e.g. "Rivebelle", "#rivebelle", "\"mairie de Rivebelle\"").
     queries: list[str] = Field(default_factory=list)
     # Only posts in this language (the `lang` parameter); empty for all languages.
@@ -92,7 +96,7 @@ class BlueskySourceSettings(PollingSourceSettings):
     page_size: int = Field(default=100, ge=1, le=100)
     # Seconds of overlap re-read on each poll, for posts indexed late (duplicates are dropped).
     overlap_seconds: float = Field(default=120.0, ge=0)
-    # Environment variable holding an access token, if the AppView requires authentication.
+    # Environment variable holding a ready access token instead of a session (rarely useful).
     token_env: str | None = None
 
 
@@ -104,7 +108,8 @@ class JetstreamSourceSettings(BaseSourceSettings):
     keywords: list[str] = Field(default_factory=list)
     # Hashtags that pick posts out of the stream (without '#').
     hashtags: list[str] = Field(default_factory=list)
-    # Keep only posts declaring one of these languages; empty keeps all (posts without `langs` are kept).
+    # Keep only posts in one of these languages; empty keeps all. Posts without `langs` are identified
+    # (py3langid): another language is dropped, an undetermined one ("und") is kept.
     languages: list[str] = Field(default_factory=lambda: ["fr"])
     # Mentions handed to the pipeline per batch.
     batch_size: int = Field(default=500, ge=1)
