@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 import click
 
 from listener.cli.common import config_option, open_store, settings_for
+from listener.french import CRISIS_STATE_FR, POST_CATEGORY_FR, POST_STATE_FR
 from listener.timeutil import parse_time, utcnow
-from rules import crisis, posting
+from rules import crisis, posting_queue
 from rules.crisis_settings import CATEGORIES, CHANNELS
+from rules.posting_policy import policy_for
 
 
 def _local(value: str | None, tz: ZoneInfo, fmt: str = "%d/%m/%Y %H:%M") -> str:
@@ -64,7 +66,7 @@ def crise_off(config_path: Path | None, actor: str, motif: str, niveau: str | No
         target = niveau or ("retour" if state == "crise" else "normal")
         changed = crisis.enter(store, settings, target, actor, motif, utcnow())
         _report(store, tz, changed, target)
-        held = posting.list_posts(store, states=["held"])
+        held = posting_queue.list_posts(store, states=["held"])
         if held:
             click.echo(f"{len(held)} publication(s) restent retenues : rien n'est publié automatiquement. "
                        "Les libérer une à une avec `vigie posts release ID --par NOM`.")
@@ -76,18 +78,18 @@ def crise_off(config_path: Path | None, actor: str, motif: str, niveau: str | No
 
 def _report(store, tz: ZoneInfo, changed: bool, target: str) -> None:
     state = crisis.current_state(store)
-    label = crisis.STATE_FR[state["state"]]
+    label = CRISIS_STATE_FR[state["state"]]
     if not changed:
         click.echo(f"Déjà au niveau « {label} » depuis le {_local(state['since'], tz)} : rien à faire.")
         return
     click.echo(f"Niveau : {label.upper()} depuis le {_local(state['since'], tz)} (par {state['actor']}).")
     click.echo(f"Motif : {state['reason']}")
-    held = posting.list_posts(store, states=["held"])
+    held = posting_queue.list_posts(store, states=["held"])
     if held and target in ("crise", "vigilance"):
         click.echo(f"Publications retenues : {len(held)} (la cellule en est informée) :")
         for post in held:
             click.echo(f"  n° {post['id']} {_local(post['scheduled_at'], tz, '%d/%m %H:%M')} {post['channel']} "
-                       f"({posting.CATEGORY_FR[post['category']]}) « {post['text'][:60]} »")
+                       f"({POST_CATEGORY_FR[post['category']]}) « {post['text'][:60]} »")
 
 
 @crise.command(name="status")
@@ -97,13 +99,13 @@ def crise_status(config_path: Path | None) -> None:
     settings, store, tz = _open(config_path)
     try:
         state = crisis.current_state(store)
-        label = crisis.STATE_FR[state["state"]]
+        label = CRISIS_STATE_FR[state["state"]]
         if state["since"]:
             click.echo(f"Niveau : {label.upper()} depuis le {_local(state['since'], tz)} "
                        f"(par {state['actor']}) — {state['reason'] or 'sans motif'}")
         else:
             click.echo("Niveau : NORMAL (aucun changement enregistré)")
-        policy = posting.policy_for(state["state"], settings)
+        policy = policy_for(state["state"], settings.rules.posting)
         click.echo("Politique de publication :")
         click.echo("  retenues : " + (", ".join(sorted(policy.held)) or "aucune catégorie"))
         click.echo("  approbation par une 2e personne : " + (", ".join(sorted(policy.approval)) or "aucune"))
@@ -111,14 +113,14 @@ def crise_status(config_path: Path | None) -> None:
             click.echo(f"  cadence : {policy.max_per_hour} publication(s) par heure et par compte au plus")
         if state["state"] == "crise":
             calm = crisis.calm_since(state)
-            minutes = crisis.crisis_settings(settings).calm_period_minutes
+            minutes = settings.rules.crisis.calm_period_minutes
             click.echo(f"  sans alerte critique depuis le {_local(calm.isoformat() if calm else None, tz)} ; "
                        f"retour à la normale automatique après {minutes} min de calme")
-        counts = posting.summary(store)
+        counts = posting_queue.summary(store)
         if counts:
-            click.echo("Publications : " + ", ".join(f"{posting.STATE_FR.get(k, k)} {v}" for k, v in sorted(counts.items())))
-        allowed = crisis.allowed_targets(settings, state["state"])
-        click.echo("Niveaux possibles ensuite : " + (", ".join(crisis.STATE_FR[s] for s in allowed) or "aucun"))
+            click.echo("Publications : " + ", ".join(f"{POST_STATE_FR.get(k, k)} {v}" for k, v in sorted(counts.items())))
+        allowed = crisis.allowed_targets(settings.rules.crisis, state["state"])
+        click.echo("Niveaux possibles ensuite : " + (", ".join(CRISIS_STATE_FR[s] for s in allowed) or "aucun"))
     finally:
         store.close()
 
@@ -135,8 +137,8 @@ def crise_journal(config_path: Path | None, limit: int) -> None:
             click.echo("Journal vide : aucun changement de niveau enregistré.")
             return
         for row in rows:
-            click.echo(f"{_local(row['at'], tz)}  {crisis.STATE_FR.get(row['from'], row['from'])} → "
-                       f"{crisis.STATE_FR.get(row['to'], row['to'])}  par {row['actor']} — {row['reason']}")
+            click.echo(f"{_local(row['at'], tz)}  {CRISIS_STATE_FR.get(row['from'], row['from'])} → "
+                       f"{CRISIS_STATE_FR.get(row['to'], row['to'])}  par {row['actor']} — {row['reason']}")
     finally:
         store.close()
 
@@ -157,18 +159,18 @@ def posts_add(config_path: Path | None, texte: str, canal: str, categorie: str, 
     """Programme une publication."""
     settings, store, tz = _open(config_path)
     try:
-        scheduled = posting.parse_when(when, tz)
-        post_id = posting.add_post(store, text=texte, channel=canal, category=categorie, scheduled_at=scheduled,
+        scheduled = posting_queue.parse_when(when, tz)
+        post_id = posting_queue.add_post(store, text=texte, channel=canal, category=categorie, scheduled_at=scheduled,
                                    author=author, at=utcnow())
-        post = posting.get_post(store, post_id)
+        post = posting_queue.get_post(store, post_id)
         click.echo(f"Publication n° {post_id} programmée le {_local(post['scheduled_at'], tz)} sur {canal} "
-                   f"({posting.CATEGORY_FR[post['category']]}).")
+                   f"({POST_CATEGORY_FR[post['category']]}).")
         state = crisis.current_state(store)["state"]
-        policy = posting.policy_for(state, settings)
+        policy = policy_for(state, settings.rules.posting)
         if post["category"] in policy.held:
-            click.echo(f"Attention : niveau « {crisis.STATE_FR[state]} » — cette catégorie sera retenue.")
+            click.echo(f"Attention : niveau « {CRISIS_STATE_FR[state]} » — cette catégorie sera retenue.")
         elif post["category"] in policy.approval:
-            click.echo(f"Attention : niveau « {crisis.STATE_FR[state]} » — une autre personne devra l'approuver "
+            click.echo(f"Attention : niveau « {CRISIS_STATE_FR[state]} » — une autre personne devra l'approuver "
                        f"(`vigie posts approve {post_id} --par NOM`).")
     finally:
         store.close()
@@ -177,12 +179,12 @@ def posts_add(config_path: Path | None, texte: str, canal: str, categorie: str, 
 @posts.command(name="list")
 @config_option
 @click.option("--etat", "states", multiple=True,
-              type=click.Choice(list(posting.STATE_FR)), help="Filtrer par état (répétable).")
+              type=click.Choice(list(POST_STATE_FR)), help="Filtrer par état (répétable).")
 def posts_list(config_path: Path | None, states: tuple[str, ...]) -> None:
     """Liste les publications programmées, retenues et publiées."""
     settings, store, tz = _open(config_path)
     try:
-        rows = posting.list_posts(store, states=list(states) or None)
+        rows = posting_queue.list_posts(store, states=list(states) or None)
         if not rows:
             click.echo("Aucune publication.")
             return
@@ -190,7 +192,7 @@ def posts_list(config_path: Path | None, states: tuple[str, ...]) -> None:
         for post in rows:
             approvers = ", ".join(a["approver"] for a in post["approvals"])
             line = (f"n° {post['id']:<4} {_local(post['scheduled_at'], tz, '%d/%m %H:%M')}  {post['channel']:<8} "
-                    f"{posting.CATEGORY_FR[post['category']]:<11} {posting.STATE_FR.get(post['state'], post['state']):<21} "
+                    f"{POST_CATEGORY_FR[post['category']]:<11} {POST_STATE_FR.get(post['state'], post['state']):<21} "
                     f"par {post['author']}")
             click.echo(line)
             click.echo(f"       « {post['text'][:100]}{'…' if len(post['text']) > 100 else ''} »")
@@ -198,11 +200,11 @@ def posts_list(config_path: Path | None, states: tuple[str, ...]) -> None:
             if post["state"] == "held":
                 notes.append(f"retenue : {post['held_reason']}")
             if post["state"] == "scheduled":
-                policy = posting.policy_for(crisis_state, settings)
+                policy = policy_for(crisis_state, settings.rules.posting)
                 if post["category"] in policy.held and not post["released_by"]:
-                    notes.append(f"sera retenue à son échéance (niveau « {crisis.STATE_FR[crisis_state]} »)")
+                    notes.append(f"sera retenue à son échéance (niveau « {CRISIS_STATE_FR[crisis_state]} »)")
                 elif ((post["category"] in policy.approval or post["needs_approval"])
-                      and not posting.has_valid_approval(store, settings, post)):
+                      and not posting_queue.has_valid_approval(store, settings.rules.posting, post)):
                     notes.append("attend l'approbation d'une autre personne")
             if approvers:
                 notes.append(f"approuvée par {approvers}")
@@ -232,7 +234,7 @@ def _action(config_path: Path | None, done: str, fn) -> None:
 def posts_approve(config_path: Path | None, post_id: int, actor: str) -> None:
     """Approuve une publication (une autre personne que son auteur)."""
     _action(config_path, f"Publication n° {post_id} approuvée par {actor}.",
-            lambda settings, store, at: posting.approve(store, settings, post_id, actor, at))
+            lambda settings, store, at: posting_queue.approve(store, settings.rules.posting, post_id, actor, at))
 
 
 @posts.command(name="release")
@@ -242,7 +244,7 @@ def posts_approve(config_path: Path | None, post_id: int, actor: str) -> None:
 def posts_release(config_path: Path | None, post_id: int, actor: str) -> None:
     """Libère une publication retenue : elle reprend sa programmation (une décision humaine, tracée)."""
     _action(config_path, f"Publication n° {post_id} libérée par {actor} : elle reprend sa programmation.",
-            lambda settings, store, at: posting.release(store, settings, post_id, actor, at))
+            lambda settings, store, at: posting_queue.release(store, post_id, actor, at))
 
 
 @posts.command(name="hold")
@@ -253,7 +255,7 @@ def posts_release(config_path: Path | None, post_id: int, actor: str) -> None:
 def posts_hold(config_path: Path | None, post_id: int, actor: str, motif: str) -> None:
     """Retient une publication programmée jusqu'à ce qu'une personne la libère."""
     _action(config_path, f"Publication n° {post_id} retenue.",
-            lambda settings, store, at: posting.hold(store, post_id, actor, motif or f"retenue par {actor}", at))
+            lambda settings, store, at: posting_queue.hold(store, post_id, actor, motif or f"retenue par {actor}", at))
 
 
 @posts.command(name="cancel")
@@ -263,7 +265,7 @@ def posts_hold(config_path: Path | None, post_id: int, actor: str, motif: str) -
 def posts_cancel(config_path: Path | None, post_id: int, actor: str) -> None:
     """Annule une publication programmée ou retenue."""
     _action(config_path, f"Publication n° {post_id} annulée.",
-            lambda settings, store, at: posting.cancel(store, post_id, actor, at))
+            lambda settings, store, at: posting_queue.cancel(store, post_id, actor, at))
 
 
 commands = [crise, posts]

@@ -1,4 +1,4 @@
-"""Settings for crisis mode and the posting policy (owned with rules/crisis.py and rules/posting.py).
+"""Settings for crisis mode and the posting policy (rules/crisis*.py, rules/posting_*.py).
 
 Crisis levels: normal → vigilance → crise → retour (retour à la normale) → normal. Each level has a
 posting policy: which categories of scheduled posts are held back, which need the approval of a second

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from listener.timeutil import parse_time
-from rules import posting
+from rules import posting_queue
 
 log = logging.getLogger("vigie.demo")
 
@@ -49,7 +49,7 @@ def load_demo_posts(app: Any, path: Path) -> int:
     for item in items:
         try:
             scheduled = parse_time(item["scheduled_at"])
-            posting.add_post(
+            posting_queue.add_post(
                 app.store,
                 text=item["text"],
                 channel=item.get("channel", "mastodon"),
@@ -59,7 +59,7 @@ def load_demo_posts(app: Any, path: Path) -> int:
                 # Written the day before, as a communication team would.
                 at=parse_time(item["created_at"]) if item.get("created_at") else scheduled - timedelta(days=1),
             )
-        except (KeyError, ValueError, posting.PostingError) as exc:
+        except (KeyError, ValueError, posting_queue.PostingError) as exc:
             log.warning("demo post skipped (%s): %r", exc, item)
             continue
         queued += 1

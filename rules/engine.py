@@ -18,6 +18,7 @@ from typing import Any
 from listener.models import Mention
 from listener.store import Store
 from listener.timeutil import to_iso
+from rules import crisis
 from rules.actions import Silences
 from rules.alerts_repo import AlertsRepository
 from rules.decide import Facts, decide, fingerprint, group_key, realert_minutes
@@ -313,12 +314,7 @@ class RulesEngine:
             event["crisis_planned"] = event["crisis"]
             return
         try:
-            from rules import crisis
-        except ImportError:
-            log.warning("rule %s asks for crisis %s but rules.crisis is not available", event["rule"], event["crisis"])
-            return
-        try:
-            state = crisis.current_state(self.store).get("state", "normal") if hasattr(crisis, "current_state") else "normal"
+            state = crisis.current_state(self.store)["state"]
             if CRISIS_RANK.get(state, 0) >= CRISIS_RANK[event["crisis"]]:
                 return
             crisis.enter(self.store, self.settings, event["crisis"], f"règle {event['rule']}", event["title"], as_of)
@@ -329,11 +325,7 @@ class RulesEngine:
         if not self.deliver:
             return
         try:
-            from rules.crisis import note_critical_alert
-        except ImportError:
-            return
-        try:
-            note_critical_alert(self.store, as_of)
+            crisis.note_critical_alert(self.store, as_of)
         except Exception:
             log.exception("note_critical_alert failed")
 

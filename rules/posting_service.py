@@ -16,8 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
+from listener.french import CRISIS_STATE_FR
 from listener.web import get_app, require_api_token
-from rules import crisis, posting
+from rules import crisis, posting_queue
 from rules.publisher import Publisher
 
 log = logging.getLogger("vigie.posting")
@@ -42,12 +43,12 @@ class PostingService:
             await self.publisher.publish_due(as_of)
         else:
             # Live: hold and announce at the recorded minute; the component does the sending.
-            posting.announce_held(self.app.store, self.app.settings, as_of)
+            crisis.announce_held(self.app.store, self.app.settings, as_of)
 
     async def run(self) -> None:
         """Supervised component: live publishing loop."""
         if not self._recovered:
-            posting.recover_in_flight(self.app.store, self.app.clock.now())
+            posting_queue.recover_in_flight(self.app.store, self.app.clock.now())
             self._recovered = True
         while True:
             if self.app.deliver and self.publisher.config.mode == "live":
@@ -61,9 +62,9 @@ async def api_crisis(request: web.Request) -> web.Response:
     state = crisis.current_state(app.store)
     return web.json_response({
         **state,
-        "allowed": crisis.allowed_targets(app.settings, state["state"]),
+        "allowed": crisis.allowed_targets(app.settings.rules.crisis, state["state"]),
         "journal": crisis.journal(app.store, limit=20),
-        "posts": posting.summary(app.store),
+        "posts": posting_queue.summary(app.store),
     })
 
 
@@ -85,15 +86,15 @@ async def api_crisis_change(request: web.Request) -> web.Response:
     try:
         changed = crisis.enter(app.store, app.settings, to_state, actor, reason, app.clock.now())
     except crisis.CrisisTransitionError as exc:
-        return web.json_response({"error": str(exc)}, status=409 if to_state in crisis.STATE_FR else 400)
+        return web.json_response({"error": str(exc)}, status=409 if to_state in CRISIS_STATE_FR else 400)
     return web.json_response({"changed": changed, **crisis.current_state(app.store)})
 
 
 async def api_posts(request: web.Request) -> web.Response:
     app = get_app(request)
     states = [s for s in request.query.get("state", "").split(",") if s] or None
-    posts = posting.list_posts(app.store, states=states)
-    return web.json_response({"posts": [posting.as_public(p) for p in posts], "counts": posting.summary(app.store)})
+    posts = posting_queue.list_posts(app.store, states=states)
+    return web.json_response({"posts": [posting_queue.as_public(p) for p in posts], "counts": posting_queue.summary(app.store)})
 
 
 def setup(app: Any) -> PostingService:

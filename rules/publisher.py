@@ -17,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from listener.settings_base import secret_from_env
 from listener.store import Store
 from listener.timeutil import parse_time
-from rules import posting
+from rules import crisis, posting_queue
 from rules.crisis_settings import PostingSettings
+
+if TYPE_CHECKING:
+    from listener.settings import Settings
 
 log = logging.getLogger("vigie.publisher")
 
@@ -86,10 +89,10 @@ async def _raise_for(response: aiohttp.ClientResponse, what: str, now: datetime)
 class Publisher:
     """One pass at a time: claim what the policy lets out, send it, record the outcome."""
 
-    def __init__(self, store: Store, settings: Any, *, http: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, *, http: aiohttp.ClientSession | None = None) -> None:
         self.store = store
         self.settings = settings
-        self.config: PostingSettings = posting.posting_settings(settings)
+        self.config: PostingSettings = settings.rules.posting
         self._http = http
         self._own_http: aiohttp.ClientSession | None = None
         self._bsky_session: dict[str, str] | None = None
@@ -115,10 +118,10 @@ class Publisher:
         """Publish every post due at `now` that the policy lets out; returns the ids published."""
         done: list[int] = []
         self.last_pass = now.isoformat()
-        for post in posting.claim_ready(self.store, self.settings, now):
+        for post in self.claim_ready(now):
             if self.config.mode == "dry-run":
                 log.info("dry-run: would publish post %s on %s: %s", post["id"], post["channel"], post["text"][:80])
-                posting.mark_published(self.store, post["id"], at=now, dry_run=True)
+                posting_queue.mark_published(self.store, post["id"], at=now, dry_run=True)
                 done.append(post["id"])
                 continue
             try:
@@ -128,13 +131,21 @@ class Publisher:
             except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
                 self._failed(post, f"{post['channel']} : {type(exc).__name__} {exc}".strip(), True, None, now)
             else:
-                posting.mark_published(self.store, post["id"], at=now, dry_run=False, external_id=external_id,
+                posting_queue.mark_published(self.store, post["id"], at=now, dry_run=False, external_id=external_id,
                                        external_url=url)
                 self.published += 1
                 self.consecutive_failures = 0
                 log.info("published post %s on %s: %s", post["id"], post["channel"], url or external_id)
                 done.append(post["id"])
         return done
+
+    def claim_ready(self, now: datetime) -> list[dict[str, Any]]:
+        """The posts the policy in force lets out now, marked `publishing`; what it holds, the cell is told."""
+        state = crisis.current_state(self.store)["state"]
+        claimed, held = posting_queue.claim_ready(self.store, self.config, state, now)
+        if held:
+            crisis.announce_held(self.store, self.settings, now)
+        return claimed
 
     def _failed(self, post: dict[str, Any], error: str, transient: bool, retry_after: float | None,
                 now: datetime) -> None:
@@ -147,11 +158,11 @@ class Publisher:
                 delay = max(delay, min(retry_after, 3600.0))
             log.warning("post %s not published (attempt %d), retry in %.0fs: %s", post["id"], post["attempts"],
                         delay, error)
-            posting.mark_retry(self.store, post["id"], error=error, next_attempt_at=now + timedelta(seconds=delay),
+            posting_queue.mark_retry(self.store, post["id"], error=error, next_attempt_at=now + timedelta(seconds=delay),
                                at=now)
         else:
             log.error("post %s failed for good after %d attempt(s): %s", post["id"], post["attempts"], error)
-            posting.mark_failed(self.store, post["id"], error=error, at=now)
+            posting_queue.mark_failed(self.store, post["id"], error=error, at=now)
 
     async def send(self, post: dict[str, Any], now: datetime) -> tuple[str, str | None]:
         if post["channel"] == "mastodon":
@@ -269,7 +280,7 @@ class Publisher:
             "failures": self.failures,
             "last_error": self.last_error,
             "last_pass": self.last_pass,
-            "posts": posting.summary(self.store),
+            "posts": posting_queue.summary(self.store),
         }
         if self.consecutive_failures >= 3:
             report["state"] = "failing"  # the accounts are unreachable or refuse us: someone should look

@@ -129,3 +129,13 @@ def planned_deliveries(
         for channel, target in group.targets():
             planned.append({"group": name, "channel": channel, "target": target, "not_before": not_before})
     return planned
+
+
+def notify_console(store: Store, *, kind: str, payload: dict[str, Any], at: datetime, idempotency_prefix: str) -> int:
+    """Queue the message for the console alone: what is announced when no recipient group is configured
+    (a change of crisis level is never silent)."""
+    from alerts.outbox import enqueue  # the outbox belongs to alerts/ (see notify_groups)
+
+    row = enqueue(store, kind=kind, channel="console", target="-", payload=payload,
+                  idempotency_key=f"{idempotency_prefix}:console", at=at)
+    return 1 if row else 0

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from listener.cli import main
 from listener.store import Store
-from rules import crisis, posting
+from rules import crisis, posting_queue
 from rules.crisis import CrisisTransitionError
 
 T = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)
@@ -116,7 +116,7 @@ def test_vigilance_never_ends_by_itself(store, settings):
 
 def test_entering_crisis_holds_promotional_posts_and_tells_the_cell_which(store, settings):
     def add(category: str, hours: float, text: str | None = None) -> int:
-        return posting.add_post(store, text=text or f"Publication {category}", channel="mastodon", category=category,
+        return posting_queue.add_post(store, text=text or f"Publication {category}", channel="mastodon", category=category,
                                 scheduled_at=T + timedelta(hours=hours), author="Léa", at=T - timedelta(days=1))
 
     promo = add("promotion", 1, "Venez au marché de Noël !")
@@ -126,10 +126,10 @@ def test_entering_crisis_holds_promotional_posts_and_tells_the_cell_which(store,
     later_promo = add("promotion", 24 * 10)  # beyond the horizon: checked when it falls due
     crisis.enter(store, settings, "crise", "Claire", "Accident du tram", T)
 
-    held = {p["id"] for p in posting.list_posts(store, states=["held"])}
+    held = {p["id"] for p in posting_queue.list_posts(store, states=["held"])}
     assert held == {promo, joke, event}
-    assert posting.get_post(store, info)["state"] == "scheduled"
-    assert posting.get_post(store, later_promo)["state"] == "scheduled"
+    assert posting_queue.get_post(store, info)["state"] == "scheduled"
+    assert posting_queue.get_post(store, later_promo)["state"] == "scheduled"
     messages = announced(store, "held_posts")
     assert messages, "the cell must be told which posts were held"
     listed = {p["id"] for p in messages[0]["posts"]}

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from listener.cli import main
 from listener.store import Store
-from rules import crisis, posting
-from rules.posting import PostingError
+from rules import crisis, posting_queue
+from rules.posting_policy import PostingError
 from rules.publisher import Publisher
 
 T = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)
@@ -24,13 +24,13 @@ def settings(make_settings):
 
 def add(store: Store, category: str, minutes: float = 0, *, author: str = "Léa", channel: str = "mastodon",
         text: str | None = None) -> int:
-    return posting.add_post(store, text=text or f"Publication {category} à {minutes} min", channel=channel,
+    return posting_queue.add_post(store, text=text or f"Publication {category} à {minutes} min", channel=channel,
                             category=category, scheduled_at=T + timedelta(minutes=minutes), author=author,
                             at=T - timedelta(days=1))
 
 
 def state_of(store: Store, post_id: int) -> str:
-    return posting.get_post(store, post_id)["state"]
+    return posting_queue.get_post(store, post_id)["state"]
 
 
 async def run(store: Store, settings, *moments: datetime) -> list[int]:
@@ -55,12 +55,12 @@ async def test_a_joke_scheduled_during_a_crisis_is_held_and_never_published(stor
     joke = add(store, "humour", 90, text="Notre mascotte fête ses 10 ans 🎉")  # added after the crisis began
     moments = [T + timedelta(minutes=m) for m in range(0, 600, 15)]
     assert joke not in await run(store, settings, *moments)
-    post = posting.get_post(store, joke)
+    post = posting_queue.get_post(store, joke)
     assert post["state"] == "held" and post["published_at"] is None
     held_messages = [m for m in store.conn.execute("SELECT payload FROM outbox WHERE kind = 'held_posts'")]
     assert any("Notre mascotte" in payload for (payload,) in held_messages)
     # Even approved by someone else, a held post stays held: only a release frees it.
-    posting.approve(store, settings, joke, "Claire", T)
+    posting_queue.approve(store, settings.rules.posting, joke, "Claire", T)
     assert joke not in await run(store, settings, T + timedelta(hours=12))
 
 
@@ -70,11 +70,11 @@ async def test_crisis_post_needs_a_second_person(store, settings):
     assert await run(store, settings, T + timedelta(minutes=10)) == []
     assert state_of(store, info) == "scheduled"
     with pytest.raises(PostingError, match="autre personne"):
-        posting.approve(store, settings, info, "léa ", T)  # the author, whatever the spelling
+        posting_queue.approve(store, settings.rules.posting, info, "léa ", T)  # the author, whatever the spelling
     assert await run(store, settings, T + timedelta(minutes=11)) == []
-    posting.approve(store, settings, info, "Claire", T + timedelta(minutes=12))
+    posting_queue.approve(store, settings.rules.posting, info, "Claire", T + timedelta(minutes=12))
     assert await run(store, settings, T + timedelta(minutes=13)) == [info]
-    assert posting.get_post(store, info)["approvals"][0]["approver"] == "Claire"
+    assert posting_queue.get_post(store, info)["approvals"][0]["approver"] == "Claire"
 
 
 async def test_nothing_held_goes_out_when_the_crisis_ends(store, settings):
@@ -87,7 +87,7 @@ async def test_nothing_held_goes_out_when_the_crisis_ends(store, settings):
     published = await run(store, settings, *(T + timedelta(hours=h) for h in range(4, 48)))
     assert published == []
     assert {state_of(store, promo), state_of(store, event)} == {"held"}
-    posting.release(store, settings, promo, "Paul", T + timedelta(hours=48))
+    posting_queue.release(store, promo, "Paul", T + timedelta(hours=48))
     assert await run(store, settings, T + timedelta(hours=48, minutes=1)) == [promo]
     assert state_of(store, event) == "held"
 
@@ -99,17 +99,17 @@ async def test_an_unapproved_crisis_post_does_not_slip_out_when_the_crisis_ends(
     crisis.enter(store, settings, "retour", "Claire", "Réseau rétabli", T + timedelta(hours=1))
     crisis.enter(store, settings, "normal", "Claire", "Fin", T + timedelta(hours=2))
     assert await run(store, settings, T + timedelta(hours=3)) == []
-    posting.approve(store, settings, info, "Paul", T + timedelta(hours=3))
+    posting_queue.approve(store, settings.rules.posting, info, "Paul", T + timedelta(hours=3))
     assert await run(store, settings, T + timedelta(hours=3, minutes=1)) == [info]
 
 
 async def test_a_post_released_during_the_crisis_still_needs_another_person(store, settings):
     promo = add(store, "promotion", 30)
     crisis.enter(store, settings, "crise", "Claire", "Tempête", T)
-    posting.release(store, settings, promo, "Léa", T + timedelta(minutes=40))  # the author herself
+    posting_queue.release(store, promo, "Léa", T + timedelta(minutes=40))  # the author herself
     assert await run(store, settings, T + timedelta(minutes=41)) == []
     assert state_of(store, promo) == "scheduled"
-    posting.approve(store, settings, promo, "Claire", T + timedelta(minutes=42))
+    posting_queue.approve(store, settings.rules.posting, promo, "Claire", T + timedelta(minutes=42))
     assert await run(store, settings, T + timedelta(minutes=43)) == [promo]
 
 
@@ -118,7 +118,7 @@ async def test_cadence_is_limited_in_crisis_per_account(store, settings):
     ids = [add(store, "information", 0, text=f"Point de situation n° {i}") for i in range(4)]
     other = add(store, "service", 0, channel="bluesky", text="Numéro vert : 0800 000 000")
     for post_id in [*ids, other]:
-        posting.approve(store, settings, post_id, "Claire", T)
+        posting_queue.approve(store, settings.rules.posting, post_id, "Claire", T)
     first = await run(store, settings, T + timedelta(minutes=1), T + timedelta(minutes=30))
     assert first == [ids[0], ids[1], other]  # two per hour on Mastodon; Bluesky has its own count
     assert await run(store, settings, T + timedelta(minutes=59)) == []
@@ -132,17 +132,17 @@ async def test_vigilance_is_a_middle_ground(store, settings):
     crisis.enter(store, settings, "vigilance", "Claire", "Manifestation annoncée", T)
     assert state_of(store, joke) == "held"
     assert await run(store, settings, T + timedelta(minutes=10)) == [info]
-    posting.approve(store, settings, promo, "Claire", T + timedelta(minutes=11))
+    posting_queue.approve(store, settings.rules.posting, promo, "Claire", T + timedelta(minutes=11))
     assert await run(store, settings, T + timedelta(minutes=12)) == [promo]
 
 
 async def test_cancelled_post_is_never_published(store, settings):
     post = add(store, "information", 5)
-    posting.cancel(store, post, "Léa", T)
+    posting_queue.cancel(store, post, "Léa", T)
     assert await run(store, settings, T + timedelta(hours=1)) == []
     assert state_of(store, post) == "cancelled"
     with pytest.raises(PostingError):
-        posting.release(store, settings, post, "Paul", T)
+        posting_queue.release(store, post, "Paul", T)
 
 
 async def test_daemon_step_holds_and_publishes_in_recorded_time(make_settings):
@@ -229,6 +229,24 @@ def test_demo_posts_are_loaded_and_publishing_stays_dry_run(make_settings, tmp_p
     app = Vigie(settings, deliver=True, web_enabled=False)
     assert load_demo_posts(app, path) == 1  # the bad one is skipped, not fatal
     assert load_demo_posts(app, tmp_path / "absent.json") == 0
-    [post] = posting.list_posts(app.store)
+    [post] = posting_queue.list_posts(app.store)
     assert post["author"] == "Émilie" and post["scheduled_at"] == "2026-11-18T09:00:00Z"
     app.store.close()
+
+
+@pytest.mark.parametrize(("state", "post", "approved", "sent", "expected"), [
+    ("normal", {"category": "humour"}, False, 99, "publish"),
+    ("vigilance", {"category": "humour"}, False, 0, "hold"),
+    ("vigilance", {"category": "promotion"}, False, 0, "approval"),
+    ("vigilance", {"category": "promotion"}, True, 0, "publish"),
+    ("crise", {"category": "promotion"}, True, 0, "hold"),
+    ("crise", {"category": "promotion", "released_by": "Paul"}, False, 0, "approval"),  # released: still approved
+    ("crise", {"category": "information"}, True, 2, "cadence"),
+    ("normal", {"category": "information", "needs_approval": 1}, False, 0, "approval"),  # waited once: still waits
+])
+def test_the_policy_is_a_pure_table(state, post, approved, sent, expected):
+    from rules.crisis_settings import PostingSettings
+    from rules.posting_policy import policy_for, verdict
+
+    config = PostingSettings(crisis_max_posts_per_hour=2)
+    assert verdict(post, policy_for(state, config), approved=approved, sent_last_hour=sent) == expected

@@ -1,14 +1,8 @@
-"""The queue of scheduled posts and the posting policy in force at each crisis level.
+"""The queue of scheduled posts: the `scheduled_posts`, `post_approvals` and `post_events` tables.
 
-Why: during a crisis an institution must not publish a cheerful promotion or a joke on schedule, and
-what it does publish must be seen by a second person. The policy, per level:
-- normal: posts follow their schedule;
-- vigilance and retour (middle ground): `vigilance_held_categories` (humour) are held, and
-  `vigilance_approval_categories` (promotion, evenement) need a second person's approval;
-- crise: `held_categories` (promotion, evenement, humour) are held automatically and the cell is told
-  which; `crisis_approval_categories` (information, service, crise) need approval by a second person
-  (approver ≠ author); at most `crisis_max_posts_per_hour` per account.
-A held post stays held whatever the level becomes: only a person frees it (`vigie posts release ID`).
+Every operator action (add, approve, hold, release, cancel) and every step of publishing (claim, published,
+retry, failed) is one transaction here, with its audit event. What the policy says about a post is decided
+in rules/posting_policy.py (pure); rules/crisis.py applies it on a change of level.
 Post states: scheduled → publishing → published | published-dry-run | failed; held; cancelled.
 """
 
@@ -17,30 +11,27 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import unicodedata
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from listener.errors import VigieError
+from listener.french import POST_CATEGORY_FR, POST_STATE_FR
 from listener.store import Store
 from listener.timeutil import parse_time, to_iso
-from rules.crisis_settings import CATEGORIES, CHANNELS, PostingSettings
+from rules.crisis_settings import CHANNELS, PostingSettings
+from rules.posting_policy import (
+    PostingError,
+    approval_valid,
+    is_held,
+    needs_approval,
+    normalize_category,
+    policy_for,
+    same_person,
+    verdict,
+)
 
 log = logging.getLogger("vigie.posting")
 
-STATE_FR = {
-    "scheduled": "programmée",
-    "held": "retenue",
-    "publishing": "en cours d'envoi",
-    "published": "publiée",
-    "published-dry-run": "publiée (simulation)",
-    "failed": "échec",
-    "cancelled": "annulée",
-}
-CATEGORY_FR = {"promotion": "promotion", "evenement": "événement", "humour": "humour",
-               "information": "information", "service": "service", "crise": "crise"}
 OPEN_STATES = ("scheduled", "held")
 PUBLISHED_STATES = ("published", "published-dry-run")
 _COLUMNS = (
@@ -48,46 +39,6 @@ _COLUMNS = (
     "released_by, released_at, needs_approval, attempts, next_attempt_at, last_error, idempotency_key, rkey, external_id, "
     "external_url, published_at"
 )
-
-
-class PostingError(VigieError):
-    """An operator action on the queue that cannot be done (message in French)."""
-
-
-@dataclass(frozen=True)
-class Policy:
-    state: str
-    held: frozenset[str]
-    approval: frozenset[str]
-    max_per_hour: int | None  # None: no cadence limit
-
-
-def posting_settings(settings: Any) -> PostingSettings:
-    """Accept the whole Settings, the RulesSettings or the PostingSettings (callers differ)."""
-    if isinstance(settings, PostingSettings):
-        return settings
-    rules = getattr(settings, "rules", settings)
-    found = getattr(rules, "posting", None)
-    return found if isinstance(found, PostingSettings) else PostingSettings()
-
-
-def policy_for(state: str, settings: Any) -> Policy:
-    config = posting_settings(settings)
-    if state == "crise":
-        return Policy(state, frozenset(config.held_categories), frozenset(config.crisis_approval_categories),
-                      config.crisis_max_posts_per_hour)
-    if state in ("vigilance", "retour"):
-        return Policy(state, frozenset(config.vigilance_held_categories),
-                      frozenset(config.vigilance_approval_categories), None)
-    return Policy(state, frozenset(), frozenset(), None)
-
-
-def normalize_category(value: str) -> str:
-    """'Événement' → 'evenement': operators type accents, the store keeps one spelling."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", value.strip().lower()) if not unicodedata.combining(c))
-    if folded not in CATEGORIES:
-        raise PostingError(f"catégorie inconnue « {value} » : choisir parmi {', '.join(CATEGORIES)}")
-    return folded
 
 
 def _tid(moment: datetime) -> str:
@@ -179,20 +130,16 @@ def approvals(store: Store, post_id: int) -> list[dict[str, str]]:
     return [{"approver": approver, "at": at} for approver, at in rows]
 
 
-def _same_person(a: str | None, b: str | None) -> bool:
-    return (a or "").strip().casefold() == (b or "").strip().casefold()
-
-
-def approve(store: Store, settings: Any, post_id: int, approver: str, at: datetime) -> None:
+def approve(store: Store, config: PostingSettings, post_id: int, approver: str, at: datetime) -> None:
     """A second person approves a post (required in crisis for what may still go out)."""
     approver = (approver or "").strip()
     if not approver:
         raise PostingError("indiquer qui approuve (--par)")
     post = _require(store, post_id)
     if post["state"] not in OPEN_STATES:
-        raise PostingError(f"la publication n° {post_id} est {STATE_FR.get(post['state'], post['state'])} : "
+        raise PostingError(f"la publication n° {post_id} est {POST_STATE_FR.get(post['state'], post['state'])} : "
                            "rien à approuver")
-    if posting_settings(settings).require_second_approver and _same_person(approver, post["author"]):
+    if config.require_second_approver and same_person(approver, post["author"]):
         raise PostingError(f"{approver} est l'auteur de la publication n° {post_id} : "
                            "l'approbation doit venir d'une autre personne")
     with store.transaction():
@@ -204,18 +151,15 @@ def approve(store: Store, settings: Any, post_id: int, approver: str, at: dateti
         _event(store, post_id, at, approver, "approve")
 
 
-def has_valid_approval(store: Store, settings: Any, post: dict[str, Any]) -> bool:
-    found = approvals(store, post["id"])
-    if not posting_settings(settings).require_second_approver:
-        return bool(found)
-    return any(not _same_person(a["approver"], post["author"]) for a in found)
+def has_valid_approval(store: Store, config: PostingSettings, post: dict[str, Any]) -> bool:
+    return approval_valid([a["approver"] for a in approvals(store, post["id"])], post["author"], config)
 
 
 def hold(store: Store, post_id: int, actor: str, reason: str, at: datetime) -> None:
     """A person holds a post by hand (it will wait for `release`)."""
     post = _require(store, post_id)
     if post["state"] != "scheduled":
-        raise PostingError(f"la publication n° {post_id} est {STATE_FR.get(post['state'], post['state'])} : "
+        raise PostingError(f"la publication n° {post_id} est {POST_STATE_FR.get(post['state'], post['state'])} : "
                            "seule une publication programmée peut être retenue")
     with store.transaction():
         store.conn.execute(
@@ -226,7 +170,7 @@ def hold(store: Store, post_id: int, actor: str, reason: str, at: datetime) -> N
         _event(store, post_id, at, actor, "hold", reason)
 
 
-def release(store: Store, settings: Any, post_id: int, actor: str, at: datetime) -> None:
+def release(store: Store, post_id: int, actor: str, at: datetime) -> None:
     """A person frees a held (or failed) post: it goes back to its schedule. The release also counts as an approval
     when the person is not the author (in crisis, a released post still needs one)."""
     actor = (actor or "").strip()
@@ -235,7 +179,7 @@ def release(store: Store, settings: Any, post_id: int, actor: str, at: datetime)
     post = _require(store, post_id)
     if post["state"] not in ("held", "failed"):
         raise PostingError(f"la publication n° {post_id} n'est ni retenue ni en échec "
-                           f"({STATE_FR.get(post['state'], post['state'])})")
+                           f"({POST_STATE_FR.get(post['state'], post['state'])})")
     with store.transaction():
         # A failed post released by hand starts its attempts again (same keys: still never twice).
         store.conn.execute(
@@ -244,7 +188,7 @@ def release(store: Store, settings: Any, post_id: int, actor: str, at: datetime)
             [actor, to_iso(at), to_iso(at), post_id],
         )
         _event(store, post_id, at, actor, "release")
-        if not _same_person(actor, post["author"]):
+        if not same_person(actor, post["author"]):
             store.conn.execute(
                 "INSERT OR IGNORE INTO post_approvals (post_id, approver, at) VALUES (?, ?, ?)",
                 [post_id, actor, to_iso(at)],
@@ -254,7 +198,7 @@ def release(store: Store, settings: Any, post_id: int, actor: str, at: datetime)
 def cancel(store: Store, post_id: int, actor: str, at: datetime) -> None:
     post = _require(store, post_id)
     if post["state"] not in OPEN_STATES:
-        raise PostingError(f"la publication n° {post_id} est {STATE_FR.get(post['state'], post['state'])} : "
+        raise PostingError(f"la publication n° {post_id} est {POST_STATE_FR.get(post['state'], post['state'])} : "
                            "elle ne peut plus être annulée")
     with store.transaction():
         store.conn.execute(
@@ -265,9 +209,6 @@ def cancel(store: Store, post_id: int, actor: str, at: datetime) -> None:
         _event(store, post_id, at, actor or "?", "cancel")
 
 
-# -- policy --------------------------------------------------------------------------------------
-
-
 def published_last_hour(store: Store, channel: str, now: datetime) -> int:
     """Posts gone out (or going out) on this account in the sliding hour before `now`."""
     return store.conn.execute(
@@ -275,23 +216,6 @@ def published_last_hour(store: Store, channel: str, now: datetime) -> int:
         "(state IN ('published', 'published-dry-run') AND published_at > ?) OR state = 'publishing')",
         [channel, to_iso(now - timedelta(hours=1))],
     ).fetchone()[0]
-
-
-def decide(store: Store, settings: Any, post: dict[str, Any], state: str, now: datetime) -> str:
-    """What the policy says for one due, scheduled post: publish | hold | approval | cadence."""
-    policy = policy_for(state, settings)
-    released = bool(post.get("released_by"))
-    if post["category"] in policy.held and not released:
-        return "hold"
-    # Once a post has waited for an approval it keeps needing one, even if the level drops meanwhile:
-    # an unapproved crisis message never slips out on its own when the crisis ends.
-    needs_approval = (post["category"] in policy.approval or (released and post["category"] in policy.held)
-                      or bool(post.get("needs_approval")))
-    if needs_approval and not has_valid_approval(store, settings, post):
-        return "approval"
-    if policy.max_per_hour is not None and published_last_hour(store, post["channel"], now) >= policy.max_per_hour:
-        return "cadence"
-    return "publish"
 
 
 def _hold_rows(store: Store, rows: list[dict[str, Any]], reason: str, at: datetime) -> None:
@@ -304,65 +228,45 @@ def _hold_rows(store: Store, rows: list[dict[str, Any]], reason: str, at: dateti
         _event(store, post["id"], at, "système", "hold", reason)
 
 
-def apply_policy(store: Store, settings: Any, at: datetime, reason: str = "") -> list[int]:
-    """On a change of level: hold now the posts due soon (within `hold_horizon_hours`) whose category the
-    new level holds, and tell the cell which. Returns the ids held."""
-    from rules.crisis import current_state
-
-    state = current_state(store)["state"]
-    policy = policy_for(state, settings)
-    if not policy.held:
+def hold_candidates(store: Store, categories: frozenset[str], horizon: datetime) -> list[dict[str, Any]]:
+    """Scheduled posts due before `horizon`, never released by hand, whose category is in `categories`."""
+    if not categories:
         return []
-    horizon = at + timedelta(hours=posting_settings(settings).hold_horizon_hours)
-    rows = [
+    return [
         _row(values) for values in store.conn.execute(
             f"SELECT {_COLUMNS} FROM scheduled_posts WHERE state = 'scheduled' AND scheduled_at <= ? "
-            f"AND released_by IS NULL AND category IN ({','.join('?' * len(policy.held))}) ORDER BY scheduled_at",
-            [to_iso(horizon), *sorted(policy.held)],
+            f"AND released_by IS NULL AND category IN ({','.join('?' * len(categories))}) ORDER BY scheduled_at",
+            [to_iso(horizon), *sorted(categories)],
         ).fetchall()
     ]
-    if not rows:
-        return []
+
+
+def hold_all(store: Store, posts: list[dict[str, Any]], reason: str, at: datetime) -> None:
+    """The policy holds these posts (the cell is told later, see `unannounced_held`)."""
     with store.transaction():
-        _hold_rows(store, rows, reason or f"politique de publication « {state} »", at)
-    announce_held(store, settings, at, reason=reason)
-    return [post["id"] for post in rows]
+        _hold_rows(store, posts, reason, at)
 
 
-def announce_held(store: Store, settings: Any, at: datetime, reason: str = "") -> int:
-    """Tell the cell which posts were held and not yet announced (one message for all of them)."""
-    rows = [
+def unannounced_held(store: Store) -> list[dict[str, Any]]:
+    return [
         _row(values) for values in store.conn.execute(
             f"SELECT {_COLUMNS} FROM scheduled_posts WHERE state = 'held' AND held_announced = 0 ORDER BY id"
         ).fetchall()
     ]
-    if not rows:
-        return 0
-    from rules.crisis import announce, current_state
 
-    state = current_state(store)["state"]
-    payload = {
-        "posts": [{"id": p["id"], "text": p["text"], "category": p["category"], "channel": p["channel"],
-                   "scheduled_at": p["scheduled_at"]} for p in rows],
-        "reason": reason or rows[0]["held_reason"] or f"politique de publication « {state} »",
-    }
-    ids = [p["id"] for p in rows]
+
+def mark_announced(store: Store, ids: list[int]) -> None:
     with store.transaction():
         store.conn.execute(
             f"UPDATE scheduled_posts SET held_announced = 1 WHERE id IN ({','.join('?' * len(ids))})", ids
         )
-    announce(store, settings, kind="held_posts", payload=payload, at=at,
-             idempotency_prefix=f"held:{ids[0]}-{ids[-1]}x{len(ids)}:{to_iso(at)}",
-             severity="critical" if state == "crise" else "warning")
-    return len(rows)
 
 
-def claim_ready(store: Store, settings: Any, now: datetime, *, limit: int = 20) -> list[dict[str, Any]]:
-    """Apply the policy to every due post: hold what must be held (and tell the cell), leave what waits
-    for an approval or the cadence, and mark `publishing` (committed before any send) what may go out."""
-    from rules.crisis import current_state
-
-    state = current_state(store)["state"]
+def claim_ready(store: Store, config: PostingSettings, state: str, now: datetime, *,
+                limit: int = 20) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Apply the policy of `state` to every due post: hold what must be held, leave what waits for an
+    approval or the cadence, and mark `publishing` (committed before any send) what may go out.
+    Returns (claimed, newly held); the caller tells the cell about the held ones."""
     due = [
         _row(values) for values in store.conn.execute(
             f"SELECT {_COLUMNS} FROM scheduled_posts WHERE state = 'scheduled' AND scheduled_at <= ? "
@@ -371,15 +275,22 @@ def claim_ready(store: Store, settings: Any, now: datetime, *, limit: int = 20) 
         ).fetchall()
     ]
     if not due:
-        return []
+        return [], []
+    policy = policy_for(state, config)
     claimed: list[dict[str, Any]] = []
     held: list[dict[str, Any]] = []
     with store.transaction():
         for post in due:
-            decision = decide(store, settings, post, state, now)
+            # The facts the policy needs, read only when it will look at them.
+            waits = not is_held(post, policy) and needs_approval(post, policy)
+            approved = has_valid_approval(store, config, post) if waits else True
+            counted = policy.max_per_hour is not None and not is_held(post, policy)
+            sent = published_last_hour(store, post["channel"], now) if counted else 0
+            decision = verdict(post, policy, approved=approved, sent_last_hour=sent)
             if decision == "hold":
                 held.append(post)
-                _hold_rows(store, [post], f"catégorie « {CATEGORY_FR[post['category']]} » retenue en « {state} »", now)
+                category = POST_CATEGORY_FR[post["category"]]
+                _hold_rows(store, [post], f"catégorie « {category} » retenue en « {state} »", now)
             elif decision == "approval" and not post["needs_approval"]:
                 store.conn.execute("UPDATE scheduled_posts SET needs_approval = 1, updated_at = ? WHERE id = ?",
                                    [to_iso(now), post["id"]])
@@ -393,9 +304,7 @@ def claim_ready(store: Store, settings: Any, now: datetime, *, limit: int = 20) 
                 post["state"] = "publishing"
                 post["attempts"] += 1
                 claimed.append(post)
-    if held:
-        announce_held(store, settings, now)
-    return claimed
+    return claimed, held
 
 
 def mark_published(store: Store, post_id: int, *, at: datetime, dry_run: bool, external_id: str | None = None,
@@ -452,12 +361,12 @@ def as_public(post: dict[str, Any]) -> dict[str, Any]:
             "approvals")
     public = {k: post.get(k) for k in keys}
     # The French words the CLI uses, so the web UI shows the same ones without a copy of these tables.
-    public["state_label"] = STATE_FR.get(post.get("state"), post.get("state"))
-    public["category_label"] = CATEGORY_FR.get(post.get("category"), post.get("category"))
+    public["state_label"] = POST_STATE_FR.get(post.get("state"), post.get("state"))
+    public["category_label"] = POST_CATEGORY_FR.get(post.get("category"), post.get("category"))
     return public
 
 
-def parse_when(value: str, tz: Any) -> datetime:
+def parse_when(value: str, tz: tzinfo) -> datetime:
     """'2026-11-18 10:00' in the institution's time zone (or an ISO time with offset/Z) → aware UTC."""
     text = value.strip()
     try:
