@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from listener.french import CRISIS_STATE_FR
 from listener.store import Store
@@ -32,9 +32,7 @@ from rules.crisis_state import (
 )
 from rules.posting_policy import policy_for
 from rules.routing import notify_console, notify_groups
-
-if TYPE_CHECKING:
-    from listener.settings import Settings
+from rules.settings import SettingsView
 
 log = logging.getLogger("vigie.crisis")
 
@@ -43,7 +41,7 @@ __all__ = ["CrisisTransitionError", "allowed_targets", "announce", "announce_hel
            "current_state", "enter", "journal", "note_critical_alert", "tick"]
 
 
-def enter(store: Store, settings: Settings, to_state: str, actor: str, reason: str, at: datetime) -> bool:
+def enter(store: Store, settings: SettingsView, to_state: str, actor: str, reason: str, at: datetime) -> bool:
     """Move to `to_state`; False if already there. Records the audit row, announces the change and
     applies the posting policy at once. Raises CrisisTransitionError for a change not allowed."""
     actor = (actor or "").strip()
@@ -66,7 +64,7 @@ def enter(store: Store, settings: Settings, to_state: str, actor: str, reason: s
     return True
 
 
-def tick(store: Store, settings: Settings, at: datetime) -> bool:
+def tick(store: Store, settings: SettingsView, at: datetime) -> bool:
     """Called every minute: after the calm period with no critical alert, "crise" → "retour"
     (announced). Idempotent; returns True when it stepped down."""
     state = current_state(store)
@@ -82,7 +80,7 @@ def tick(store: Store, settings: Settings, at: datetime) -> bool:
     return enter(store, settings, "retour", SYSTEM_ACTOR, reason, at)
 
 
-def apply_policy(store: Store, settings: Settings, at: datetime, reason: str = "") -> list[int]:
+def apply_policy(store: Store, settings: SettingsView, at: datetime, reason: str = "") -> list[int]:
     """On a change of level: hold now the posts due soon (within `hold_horizon_hours`) whose category the
     new level holds, and tell the cell which. Returns the ids held."""
     state = current_state(store)["state"]
@@ -96,7 +94,7 @@ def apply_policy(store: Store, settings: Settings, at: datetime, reason: str = "
     return [post["id"] for post in rows]
 
 
-def announce_held(store: Store, settings: Settings, at: datetime, reason: str = "") -> int:
+def announce_held(store: Store, settings: SettingsView, at: datetime, reason: str = "") -> int:
     """Tell the cell which posts were held and not yet announced (one message for all of them)."""
     rows = posting_queue.unannounced_held(store)
     if not rows:
@@ -116,7 +114,7 @@ def announce_held(store: Store, settings: Settings, at: datetime, reason: str = 
 
 
 def announce(
-    store: Store, settings: Settings, *, kind: str, payload: dict[str, Any], at: datetime, idempotency_prefix: str,
+    store: Store, settings: SettingsView, *, kind: str, payload: dict[str, Any], at: datetime, idempotency_prefix: str,
     severity: str = "critical",
 ) -> int:
     """Tell the recipient groups (or every group); with none configured, the console. Returns rows queued."""

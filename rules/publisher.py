@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
@@ -26,9 +26,7 @@ from listener.store import Store
 from listener.timeutil import parse_time
 from rules import crisis, posting_queue
 from rules.crisis_settings import PostingSettings
-
-if TYPE_CHECKING:
-    from listener.settings import Settings
+from rules.settings import SettingsView
 
 log = logging.getLogger("vigie.publisher")
 
@@ -89,7 +87,7 @@ async def _raise_for(response: aiohttp.ClientResponse, what: str, now: datetime)
 class Publisher:
     """One pass at a time: claim what the policy lets out, send it, record the outcome."""
 
-    def __init__(self, store: Store, settings: Settings, *, http: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, store: Store, settings: SettingsView, *, http: aiohttp.ClientSession | None = None) -> None:
         self.store = store
         self.settings = settings
         self.config: PostingSettings = settings.rules.posting

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import Field, field_validator
 
@@ -76,3 +76,22 @@ class RulesSettings(StrictModel):
         if not path.is_absolute() and config_path is not None:
             path = config_path.parent / path
         return path
+
+
+class InstitutionView(Protocol):
+    @property
+    def timezone(self) -> str: ...
+
+
+class SettingsView(Protocol):
+    """What rules/ reads of the whole configuration: its own section and the institution's time zone.
+
+    listener.settings.Settings (composed a floor above, from every area's section) fits it; rules/ never
+    imports it.
+    """
+
+    @property
+    def rules(self) -> RulesSettings: ...
+
+    @property
+    def institution(self) -> InstitutionView: ...

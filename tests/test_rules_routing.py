@@ -168,7 +168,6 @@ def test_an_open_critical_alert_inhibits_lower_ones_on_the_same_topic(store, mak
 
 
 def test_crisis_action_is_asked_once_and_only_upwards(store, make_settings, monkeypatch):
-    import sys
     import types
 
     calls = []
@@ -181,8 +180,7 @@ def test_crisis_action_is_asked_once_and_only_upwards(store, make_settings, monk
     noted = []
     fake = types.SimpleNamespace(enter=enter, current_state=lambda store: dict(state),
                                  note_critical_alert=lambda store, at: noted.append(at))
-    monkeypatch.setitem(sys.modules, "rules.crisis", fake)
-    monkeypatch.setattr("rules.crisis", fake, raising=False)
+    monkeypatch.setattr("rules.engine.crisis", fake)
     rule = {"name": "crise", "type": "keyword", "terms": ["inondation"], "severity": "critical",
             "crisis": "vigilance"}
     engine = engine_for(store, make_settings, rule)
