@@ -4,7 +4,7 @@ recipient key in rules/recipients.py."""
 
 from __future__ import annotations
 
-from alerts import console, email, mattermost, slack, teams, webhook
+from alerts import console, email, matrix, mattermost, slack, sms, teams, webhook
 from alerts.channels import Channel, ChannelContext, ChannelPlugin
 
 PLUGINS: tuple[ChannelPlugin, ...] = (
@@ -13,7 +13,9 @@ PLUGINS: tuple[ChannelPlugin, ...] = (
     email.PLUGIN,
     webhook.PLUGIN,
     teams.PLUGIN,
+    matrix.PLUGIN,
     mattermost.PLUGIN,
+    sms.PLUGIN,
 )
 
 BY_NAME: dict[str, ChannelPlugin] = {plugin.name: plugin for plugin in PLUGINS}

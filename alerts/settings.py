@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from alerts.console import ConsoleSettings
 from alerts.email import EmailSettings
+from alerts.matrix import MatrixSettings
 from alerts.mattermost import MattermostSettings
 from alerts.slack import SlackSettings
+from alerts.sms import SmsSettings
 from alerts.teams import TeamsSettings
 from alerts.webhook import WebhookSettings
 from listener.settings_base import StrictModel
@@ -44,6 +46,13 @@ class DigestGroup(Recipients):
     name: str
     cron: str | None = None
 
+    @field_validator("sms")
+    @classmethod
+    def _no_sms(cls, values: list[str]) -> list[str]:
+        if values:
+            raise ValueError("la synthèse du matin n'est pas envoyée par SMS (retirer la clé sms de ce groupe)")
+        return values
+
 
 class DigestSettings(StrictModel):
     enabled: bool = True
@@ -63,7 +72,9 @@ class AlertsSettings(StrictModel):
     email: EmailSettings = Field(default_factory=EmailSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
+    matrix: MatrixSettings = Field(default_factory=MatrixSettings)
     mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
 
     @model_validator(mode="before")

@@ -60,6 +60,14 @@ def deliverable(group: GroupSettings, severity: str) -> bool:
     return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[group.min_severity]
 
 
+def channel_admits(settings: Any, channel: str, severity: str, group: str) -> bool:
+    """A channel may narrow what it carries (SMS: critical alerts of the on-call group only): its
+    [alerts.<channel>] section then has `admits(severity, group)`. Read as data, no import of alerts/."""
+    section = getattr(getattr(settings, "alerts", None), channel, None)
+    admits = getattr(section, "admits", None)
+    return admits is None or bool(admits(severity, group))
+
+
 def notify_groups(
     store: Store,
     settings: Any,
@@ -95,6 +103,8 @@ def notify_groups(
         if SEVERITY_RANK.get(severity, 0) < SEVERITY_RANK[group.quiet_min_severity]:
             not_before = quiet_until(group, at, tz)
         for channel, target in group.targets():
+            if not channel_admits(settings, channel, severity, name):
+                continue
             row = enqueue(
                 store,
                 kind=kind,
@@ -127,6 +137,8 @@ def planned_deliveries(
         if SEVERITY_RANK.get(severity, 0) < SEVERITY_RANK[group.quiet_min_severity]:
             not_before = quiet_until(group, at, tz)
         for channel, target in group.targets():
+            if not channel_admits(settings, channel, severity, name):
+                continue
             planned.append({"group": name, "channel": channel, "target": target, "not_before": not_before})
     return planned
 

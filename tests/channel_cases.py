@@ -65,7 +65,6 @@ def state(store, row_id: int) -> outbox.OutboxRow:
 LIVE_PATTERNS = [
     (r"<!channel>|<!here>|<@U", "a Slack-style mention"),
     (r"(?<![\u200b\\])@(room|channel|all|here)\b", "a room mention"),
-    (r"(?<!\u200b)~town", "a channel link"),
     (r"https?://(?!127\.0\.0\.1|rivebelle\.social|vigie\.)", "a live link to a foreign site"),
     (r"www\.arnaque", "an auto-linked address"),
     (r"\]\(https?://evil", "a Markdown link from the post"),

@@ -44,6 +44,7 @@ async def test_hostile_post_and_title_arrive_inert(store, mm):
     for text in [attachment["title"], attachment["fallback"]]:
         assert_inert(text, formatting=False)
     assert "@\u200bchannel" in attachment["text"]  # still readable, just not a mention
+    assert "~\u200btown" in attachment["text"]  # ~channel links broken too
 
 
 async def test_rate_limit_and_server_errors_are_retried(store, mm):
