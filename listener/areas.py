@@ -18,10 +18,11 @@ def migrations() -> list[Migration]:
     """Every area's migrations, in the order they apply: the core tables first, then each area's."""
     from alerts.schema import MIGRATIONS as ALERTS
     from classifiers.schema import MIGRATIONS as CLASSIFIERS
+    from listener.auth.schema import MIGRATIONS as AUTH
     from rules.crisis_schema import MIGRATIONS as CRISIS
     from rules.schema import MIGRATIONS as RULES
 
-    return [*CORE_MIGRATIONS, *RULES, *CRISIS, *ALERTS, *CLASSIFIERS]
+    return [*CORE_MIGRATIONS, *AUTH, *RULES, *CRISIS, *ALERTS, *CLASSIFIERS]
 
 
 def open_store(path: Path | str, *, migrate_schema: bool = True) -> Store:

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 from alerts.settings import AlertsSettings
 from classifiers.detector_settings import DetectorSettings
 from classifiers.settings import ClassifierSettings
+from listener.auth.settings import AuthSettings, OidcSettings
 from listener.errors import ConfigError
 from listener.settings_base import StrictModel
 from listener.sources.settings import SourceSettings
@@ -54,6 +55,13 @@ class WebSettings(StrictModel):
     port: int = Field(default=8080, ge=0, le=65535)
     ingest_token_env: str = "VIGIE_INGEST_TOKEN"
     api_token_env: str = "VIGIE_API_TOKEN"
+    # Host names the web server answers to (DNS rebinding guard); the listening host is always allowed.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"])
+    # /healthz and /metrics answer without credentials (for monitoring); false requires a session or token.
+    open_healthz: bool = True
+    open_metrics: bool = True
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
 
 class PipelineSettings(StrictModel):

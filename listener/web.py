@@ -1,28 +1,51 @@
-"""The daemon's HTTP side: /healthz, /metrics, the JSON API and the small web UI.
+"""The daemon's HTTP side: /healthz, /metrics, the JSON API, the login and the workspace's pages.
 
-Areas add their own routes through `app.add_routes`; this module holds only the core ones.
+Areas add their own routes through `app.add_routes`; this module holds the core ones and puts every
+route behind the guard (listener/auth/guard.py): closed by default, sessions for people, a bearer token
+for scripts.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import jinja2
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from listener.settings_base import secret_from_env
+from listener.auth.guard import Guard, actor_of, identity_of
+from listener.auth.sessions import COOKIE
+from listener.auth.users import record_action
 
 if TYPE_CHECKING:
     from listener.app import Vigie
 
+log = logging.getLogger("vigie.web")
+
 VIGIE_KEY: web.AppKey = web.AppKey("vigie", object)
+GUARD_KEY: web.AppKey = web.AppKey("vigie.guard", Guard)
 UI_DIR = Path(__file__).resolve().parent / "webui"
-# The UI only runs its own script and talks to its own origin.
-_UI_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+LOGIN_COOKIE = "vigie_login"
+# Pages only run their own scripts and talk to their own origin; nothing may frame them.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
     "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
 }
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(UI_DIR / "templates")), autoescape=True, undefined=jinja2.StrictUndefined
+)
+# The workspace's pages: path → (template, title, menu entry).
+PAGES = {
+    "/": ("dashboard.html", "Tableau de bord"),
+}
+
+__all__ = ["VIGIE_KEY", "actor_of", "build_web_app", "get_app", "identity_of", "require_api_token"]
 
 
 def get_app(request: web.Request) -> Vigie:
@@ -30,14 +53,9 @@ def get_app(request: web.Request) -> Vigie:
 
 
 def require_api_token(request: web.Request) -> None:
-    """Write endpoints need the API bearer token when one is configured (always in production)."""
-    token = secret_from_env(get_app(request).settings.web.api_token_env)
-    if token is None:
-        return
-    if request.headers.get("Authorization", "") != f"Bearer {token}":
-        raise web.HTTPUnauthorized(
-            text='{"error": "jeton d\'API manquant ou invalide"}', content_type="application/json"
-        )
+    """Kept for the areas' handlers: the guard has already refused any write without a valid credential."""
+    if identity_of(request) is None:
+        raise web.HTTPUnauthorized(text='{"error": "jeton d\'API manquant ou invalide"}', content_type="application/json")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -63,8 +81,14 @@ async def api_status(request: web.Request) -> web.Response:
     )
 
 
-async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(UI_DIR / "index.html", headers=_UI_HEADERS)
+async def api_me(request: web.Request) -> web.Response:
+    """The caller's account, role, permissions and the CSRF token the page's scripts send with writes."""
+    identity = identity_of(request)
+    assert identity is not None
+    if identity.user is None:
+        return web.json_response({"username": identity.name, "role": identity.role, "via": identity.via})
+    assert identity.session is not None
+    return web.json_response({**identity.user.public(), "via": identity.via, "csrf_token": identity.session.csrf_token})
 
 
 async def api_mentions(request: web.Request) -> web.Response:
@@ -78,18 +102,140 @@ async def api_mentions(request: web.Request) -> web.Response:
     return web.json_response({"mentions": [m.to_dict(with_raw=False) for m in mentions]})
 
 
+# -- pages -------------------------------------------------------------------------------------------
+
+
+def render(template: str, status: int = 200, **context: Any) -> web.Response:
+    html = _TEMPLATES.get_template(template).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
+                        headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
+
+
+async def page(request: web.Request) -> web.Response:
+    """A workspace page: the shell is server-rendered (escaped); the data comes from the JSON API."""
+    app = get_app(request)
+    identity = identity_of(request)
+    if identity is None or identity.user is None or identity.session is None:
+        raise web.HTTPSeeOther("/login")
+    path = request.path
+    incident_id = request.match_info.get("id")
+    template, title = PAGES.get(path, ("incident.html", "Incident"))
+    return render(template, title=title, path="/incidents" if incident_id else path, pages=PAGES,
+                  user=identity.user.public(), csrf_token=identity.session.csrf_token,
+                  institution=app.settings.institution.name, incident_id=incident_id or "")
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a local path (never //host or a scheme) is followed after login."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _login_page(request: web.Request, *, error: str | None = None, status: int = 200, username: str = "") -> web.Response:
+    app = get_app(request)
+    guard = request.app[GUARD_KEY]
+    # One login token per browser while it is fresh: a second tab or a stray request keeps the first valid.
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    if not (30 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum()):
+        token = secrets.token_urlsafe(24)
+    response = render("login.html", status=status, error=error, username=username, csrf_token=token,
+                      next=_safe_next(request.query.get("next")), institution=app.settings.institution.name,
+                      closed=guard.users.active_count() == 0, oidc=app.settings.web.oidc)
+    response.set_cookie(LOGIN_COOKIE, token, max_age=1800, path="/", httponly=True, samesite="Strict",
+                        secure=guard.secure_cookie(request))
+    return response
+
+
+async def login_form(request: web.Request) -> web.Response:
+    guard = request.app[GUARD_KEY]
+    if guard.sessions.lookup(request.cookies.get(COOKIE)) is not None:
+        raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
+    return _login_page(request)
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    app = get_app(request)
+    guard = request.app[GUARD_KEY]
+    form = await request.post()
+    username = str(form.get("username", ""))[:100]
+    given = str(form.get("csrf_token", ""))
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if guard.cross_site(request) or not expected or not secrets.compare_digest(given, expected):
+        return _login_page(request, error="formulaire expiré : merci de réessayer", status=403, username=username)
+    client = request.remote or "?"
+    if guard.throttle.blocked(client):
+        return _login_page(request, error="trop d'échecs depuis cette adresse : réessayer dans quelques minutes",
+                           status=429, username=username)
+    result = guard.users.authenticate(username, str(form.get("password", "")))
+    if result.user is None:
+        guard.throttle.failed(client)
+        record_action(app.store, username or "?", "login-failed", detail=client, status=401)
+        return _login_page(request, error=result.error, status=401, username=username)
+    token, _ = guard.sessions.open(result.user, via="password")
+    record_action(app.store, result.user.username, "login", role=result.user.role, detail=client, status=303)
+    target = _safe_next(str(form.get("next", "/")))
+    return session_response(request, token, target)
+
+
+def session_response(request: web.Request, token: str, target: str) -> web.Response:
+    """Redirect after a successful login, setting the session cookie (HttpOnly, SameSite=Strict)."""
+    guard = request.app[GUARD_KEY]
+    response = web.Response(status=303, headers={"Location": target})
+    response.set_cookie(COOKIE, token, max_age=int(guard.settings.auth.session_hours * 3600), path="/",
+                        httponly=True, samesite="Strict", secure=guard.secure_cookie(request))
+    response.del_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    """POST with the session's CSRF token (a cross-site form cannot end a session either)."""
+    app = get_app(request)
+    guard = request.app[GUARD_KEY]
+    token = request.cookies.get(COOKIE)
+    session = guard.sessions.lookup(token)
+    form = await request.post()
+    if session is not None:
+        if not secrets.compare_digest(str(form.get("csrf_token", "")), session.csrf_token) or guard.cross_site(request):
+            raise web.HTTPForbidden(text="jeton CSRF invalide")
+        guard.sessions.close(token)
+        record_action(app.store, session.user.username, "logout", role=session.user.role, status=303)
+    response = web.Response(status=303, headers={"Location": "/login"})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    response = await handler(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 def build_web_app(app: Vigie) -> web.Application:
-    application = web.Application(client_max_size=8 * 1024 * 1024)
+    guard = Guard(app)
+    guard.warn_if_closed()
+    app.add_health("web", guard.report)
+    application = web.Application(client_max_size=8 * 1024 * 1024, middlewares=[security_headers, guard.middleware])
     application[VIGIE_KEY] = app
+    application[GUARD_KEY] = guard
+    routes = [web.get(path, page) for path in PAGES]
     application.add_routes(
         [
-            web.get("/", index),
+            *routes,
+            web.get("/login", login_form),
+            web.post("/login", login_submit),
+            web.post("/logout", logout),
             web.get("/healthz", healthz),
             web.get("/metrics", metrics),
+            web.get("/api/me", api_me),
             web.get("/api/status", api_status),
             web.get("/api/mentions", api_mentions),
         ]
     )
-    application.router.add_static("/ui/", UI_DIR)
+    application.router.add_static("/ui/", UI_DIR / "static", show_index=False)
     application.add_routes(app.routes)
     return application

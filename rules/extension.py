@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from listener.timeutil import parse_time, to_iso
-from listener.web import get_app, require_api_token
+from listener.web import actor_of, get_app, require_api_token
 from rules import actions
 from rules.engine import RulesEngine
 
@@ -131,9 +131,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _actor(body: dict[str, Any]) -> str:
-    actor = body.get("actor") or body.get("par") or "api"
-    return str(actor)[:80]
+def _actor(request: web.Request, body: dict[str, Any]) -> str:
+    """The account of a session; for the API token, the actor a script names."""
+    return actor_of(request, body)
 
 
 async def api_ack(request: web.Request) -> web.Response:
@@ -148,7 +148,7 @@ async def api_ack(request: web.Request) -> web.Response:
     if exists is None:
         raise web.HTTPNotFound(text=json.dumps({"error": f"alerte n° {alert_id} introuvable"}, ensure_ascii=False),
                                content_type="application/json")
-    done = actions.acknowledge_alert(app.store, alert_id, _actor(body), app.clock.now())
+    done = actions.acknowledge_alert(app.store, alert_id, _actor(request, body), app.clock.now())
     message = "alerte prise en charge" if done else "alerte déjà prise en charge ou close"
     return web.json_response({"id": alert_id, "acknowledged": done, "message": message},
                              status=200 if done else 409)
@@ -180,7 +180,7 @@ async def api_add_silence(request: web.Request) -> web.Response:
         raise _bad("la fin du silence doit être dans le futur")
     reason = str(body.get("reason") or body.get("motif") or "")[:500]
     silence_id = actions.add_silence(app.store, rule=rule and str(rule), key=key and str(key), until=until,
-                                     actor=_actor(body), reason=reason, at=now)
+                                     actor=_actor(request, body), reason=reason, at=now)
     return web.json_response({"id": silence_id, "until": to_iso(until)}, status=201)
 
 
@@ -192,5 +192,5 @@ async def api_remove_silence(request: web.Request) -> web.Response:
     except ValueError:
         raise _bad("identifiant de silence invalide") from None
     body = await _body(request)
-    done = actions.remove_silence(app.store, silence_id, _actor(body), app.clock.now())
+    done = actions.remove_silence(app.store, silence_id, _actor(request, body), app.clock.now())
     return web.json_response({"id": silence_id, "removed": done}, status=200 if done else 404)

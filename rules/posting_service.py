@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from listener.french import CRISIS_STATE_FR
-from listener.web import get_app, require_api_token
+from listener.web import get_app, identity_of, require_api_token
 from rules import crisis, posting_queue
 from rules.publisher import Publisher
 
@@ -79,7 +79,9 @@ async def api_crisis_change(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         return web.json_response({"error": "un objet JSON est attendu"}, status=400)
     to_state = str(body.get("state") or body.get("niveau") or "")
-    actor = str(body.get("actor") or body.get("par") or "")
+    # A person's session decides under its account; a script says who decided.
+    identity = identity_of(request)
+    actor = identity.name if identity and identity.via == "session" else str(body.get("actor") or body.get("par") or "")
     reason = str(body.get("reason") or body.get("motif") or "")
     if not actor.strip():
         return web.json_response({"error": "indiquer qui décide du changement (actor)"}, status=400)

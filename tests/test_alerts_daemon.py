@@ -51,7 +51,9 @@ def interaction(action_id: str, value: str) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
-async def test_daemon_delivers_and_exposes_state(make_settings, slack):
+async def test_daemon_delivers_and_exposes_state(make_settings, slack, monkeypatch):
+    monkeypatch.setenv("VIGIE_API_TOKEN", "tok")
+    auth = {"Authorization": "Bearer tok"}
     app = Vigie(settings_for(make_settings, slack))
     alert = add_alert(app.store)
     row_id = enqueue(app.store, kind="alert", channel="slack", target="#alertes", payload={"alert_ids": [alert]},
@@ -61,13 +63,13 @@ async def test_daemon_delivers_and_exposes_state(make_settings, slack):
         await wait_for(lambda: outbox.get(app.store, row_id).state == "sent")
         base = f"http://127.0.0.1:{app.web_port}"
         async with aiohttp.ClientSession() as http:
-            async with http.get(f"{base}/api/outbox") as response:
+            async with http.get(f"{base}/api/outbox", headers=auth) as response:
                 data = await response.json()
             assert data["counts"]["sent"] == 1
             item = data["items"][0]
             assert item["state"] == "sent" and item["external_ref"] == slack.messages[0]["ts"]
             assert item["alert_ids"] == [alert] and "payload" not in item
-            async with http.get(f"{base}/api/outbox?state=bogus") as response:
+            async with http.get(f"{base}/api/outbox?state=bogus", headers=auth) as response:
                 assert response.status == 400
             async with http.get(f"{base}/healthz") as response:
                 health = await response.json()

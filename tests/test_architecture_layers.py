@@ -56,6 +56,7 @@ FLOORS: dict[str, int] = {
     "listener.app": 6,
     "listener.settings": 6,
     "listener.cli": 6,
+    "listener.auth.cli": 6,  # vigie users: a command of the root's CLI
     "listener.web": 6,
     "listener.webui": 6,
     "listener.demo": 6,

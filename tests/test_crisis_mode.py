@@ -190,24 +190,26 @@ async def test_web_api_reads_and_changes_the_level(make_settings, monkeypatch):
     await app.start()
     try:
         base = f"http://127.0.0.1:{app.web_port}"
+        headers = {"Authorization": "Bearer tok"}
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{base}/api/crisis") as response:
+                assert response.status == 401  # who changed the level is not for anyone to read
+            async with http.get(f"{base}/api/crisis", headers=headers) as response:
                 body = await response.json()
                 assert body["state"] == "normal" and "crise" in body["allowed"]
             change = {"state": "crise", "actor": "Claire", "reason": "Incendie"}
             async with http.post(f"{base}/api/crisis", json=change) as response:
                 assert response.status == 401
-            headers = {"Authorization": "Bearer tok"}
             async with http.post(f"{base}/api/crisis", json=change, headers=headers) as response:
                 body = await response.json()
                 assert response.status == 200 and body["changed"] and body["state"] == "crise"
             async with http.post(f"{base}/api/crisis", json={"niveau": "normal", "par": "Claire", "motif": "x"},
                                  headers=headers) as response:
                 assert response.status == 409 and "refusé" in (await response.json())["error"]
-            async with http.get(f"{base}/api/crisis") as response:
+            async with http.get(f"{base}/api/crisis", headers=headers) as response:
                 body = await response.json()
                 assert body["journal"][0]["actor"] == "Claire" and body["journal"][0]["reason"] == "Incendie"
-            async with http.get(f"{base}/api/posts") as response:
+            async with http.get(f"{base}/api/posts", headers=headers) as response:
                 assert (await response.json())["posts"] == []
     finally:
         await app.stop()

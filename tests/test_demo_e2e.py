@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -42,6 +41,7 @@ def demo_run(tmp_path_factory) -> tuple[str, Path, str]:
         match = re.search(r"Interface web : (http://127\.0\.0\.1:\d+/)", line)
         if match:
             url = match.group(1)
+        if url and "rôle admin" in line:  # the demo's accounts are printed after the address
             break
     stdout = "".join(lines)
     assert url, stdout[-4000:]
@@ -89,19 +89,3 @@ def test_demo_contentious_subject_is_flagged_without_crisis_before_the_flood(dem
         "SELECT count(*) FROM alerts WHERE rule_type = 'hostility' AND created_at < '2026-11-18T00:00'"
     ).fetchone()[0]
     assert hostile >= 1
-
-
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make browser)")
-def test_dashboard_shows_crisis_alerts_and_held_post_in_a_real_browser(demo_run, tmp_path):
-    _, _, url = demo_run
-    result = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom", url],
-        capture_output=True, text=True, timeout=90,
-    )
-    dom = result.stdout
-    assert "Mode : CRISE" in dom, dom[:2000]
-    assert "Critique" in dom  # the alerts table was filled from /api/alerts
-    assert "retenue" in dom and "Marché de Noël".lower() in dom.lower()
-    # Post text is rendered as text: no markup from the data reaches the page.
-    assert "<script>alert" not in dom

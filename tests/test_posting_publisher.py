@@ -205,7 +205,8 @@ async def test_dry_run_sends_nothing(store, live, masto, pds, publisher_for):
     assert {posting_queue.get_post(store, i)["state"] for i in (m, b)} == {"published-dry-run"}
 
 
-async def test_the_daemon_publishes_live_through_its_component(live, masto, pds):
+async def test_the_daemon_publishes_live_through_its_component(live, masto, pds, monkeypatch):
+    monkeypatch.setenv("VIGIE_API_TOKEN", "tok")
     settings = live(poll_interval=0.05)
     app = Vigie(settings, deliver=True)
     m = add(app.store, "mastodon", minutes=-5)
@@ -216,7 +217,8 @@ async def test_the_daemon_publishes_live_through_its_component(live, masto, pds)
         await wait_for(lambda: posting_queue.get_post(app.store, m)["state"] == "published", timeout=5)
         assert posting_queue.get_post(app.store, joke)["state"] == "held"
         assert pds.created == []
-        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{app.web_port}/api/posts") as response:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{app.web_port}/api/posts",
+                                                             headers={"Authorization": "Bearer tok"}) as response:
             body = await response.json()
         assert {p["id"]: p["state"] for p in body["posts"]} == {m: "published", joke: "held"}
         # The web UI shows the CLI's French words, served with the post.

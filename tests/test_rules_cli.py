@@ -169,7 +169,7 @@ async def test_web_api_lists_acknowledges_and_silences(make_settings, monkeypatc
     auth = {"Authorization": "Bearer secret"}
     try:
         async with aiohttp.ClientSession() as http:
-            async with http.get(f"{base}/api/alerts", params={"status": "open"}) as response:
+            async with http.get(f"{base}/api/alerts", params={"status": "open"}, headers=auth) as response:
                 body = await response.json()
                 assert [a["id"] for a in body["alerts"]] == [alert_id]
                 assert body["alerts"][0]["details"]["observed"] == 48
@@ -187,7 +187,7 @@ async def test_web_api_lists_acknowledges_and_silences(make_settings, monkeypatc
                 silence_id = (await response.json())["id"]
             async with http.post(f"{base}/api/silences", json={"duration": "30min"}, headers=auth) as response:
                 assert response.status == 400
-            async with http.get(f"{base}/api/silences") as response:
+            async with http.get(f"{base}/api/silences", headers=auth) as response:
                 assert [s["id"] for s in (await response.json())["silences"]] == [silence_id]
             async with http.get(f"{base}/healthz") as response:
                 health = await response.json()

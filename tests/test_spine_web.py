@@ -6,10 +6,12 @@ import aiohttp
 
 from listener.app import Vigie
 from tests.helpers import mention
+from tests.web_helpers import add_user, browser, login
 
 
 async def start(make_settings) -> Vigie:
     app = Vigie(make_settings(pipeline={"classify": False}))
+    add_user(app.store, "claire", "lecture")
     await app.start()
     await app.pipeline.put([mention(1, text="Grève du tram <script>alert(1)</script>"), mention(2)], source="mastodon")
     await app.drain_pipeline()
@@ -19,25 +21,28 @@ async def start(make_settings) -> Vigie:
 async def test_dashboard_page_and_assets_are_served_with_a_strict_policy(make_settings):
     app = await start(make_settings)
     base = f"http://127.0.0.1:{app.web_port}"
-    async with aiohttp.ClientSession() as http:
+    async with browser() as http:
+        await login(http, base, "claire")
         async with http.get(f"{base}/") as response:
             page = await response.text()
             assert response.status == 200
             assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+            assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
             assert '<html lang="fr">' in page and "Vigie" in page
-        for asset in ("/ui/vigie.js", "/ui/vigie.css"):
+        for asset in ("/ui/common.js", "/ui/vigie.css", "/ui/vendor/uPlot.iife.min.js"):
             async with http.get(base + asset) as response:
-                assert response.status == 200
-        async with http.get(f"{base}/ui/vigie.js") as response:
-            script = await response.text()
-            assert "innerHTML" not in script  # post text is only ever set with textContent
+                assert response.status == 200, asset
+        for script in ("/ui/common.js", "/ui/vigie.js"):
+            async with http.get(base + script) as response:
+                assert "innerHTML" not in await response.text()  # data is only ever set with textContent
     await app.stop()
 
 
 async def test_status_and_mentions_api(make_settings):
     app = await start(make_settings)
     base = f"http://127.0.0.1:{app.web_port}"
-    async with aiohttp.ClientSession() as http:
+    async with browser() as http:
+        await login(http, base, "claire")
         async with http.get(f"{base}/api/status") as response:
             status = await response.json()
             assert status["store"]["mentions"] == 2
@@ -49,4 +54,6 @@ async def test_status_and_mentions_api(make_settings):
             assert "raw" not in found[0]
         async with http.get(f"{base}/api/mentions", params={"limit": "abc"}) as response:
             assert response.status == 400
+    async with aiohttp.ClientSession() as anonymous, anonymous.get(f"{base}/api/mentions") as response:
+        assert response.status == 401
     await app.stop()

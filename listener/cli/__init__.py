@@ -14,6 +14,7 @@ from listener.errors import VigieError
 COMMAND_MODULES = [
     "listener.cli.service",
     "listener.cli.store",
+    "listener.auth.cli",
     "classifiers.cli",
     "classifiers.train_cli",
     "classifiers.detector_cli",

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from listener.app import Vigie
+from listener.auth.demo import create_demo_accounts
 from listener.cli.common import config_option, fr_number, open_store, override, settings_for
 from listener.clock import ReplayClock
 from listener.logging_setup import configure_logging
@@ -95,6 +96,7 @@ def demo(config_path: Path | None, once: bool, speed: str, port: int, out_dir: P
         load_demo_posts = None
     if load_demo_posts is not None:
         load_demo_posts(app, DEMO_DIR / "posts.json")
+    accounts = create_demo_accounts(app.store)
 
     click.echo(f"Vigie — démonstration : {settings.institution.name}")
     click.echo(f"Rejeu de {data.name} à vitesse {speed} dans le démon complet (base {out_dir}/vigie-demo.db).\n")
@@ -106,6 +108,9 @@ def demo(config_path: Path | None, once: bool, speed: str, port: int, out_dir: P
         _print_demo_summary(app)
         if app.web_port:
             click.echo(f"\nInterface web : http://127.0.0.1:{app.web_port}/  (santé : /healthz, métriques : /metrics)")
+            click.echo("Comptes de démonstration (identifiant / mot de passe, valables pour cette démonstration) :")
+            for username, role, password in accounts:
+                click.echo(f"  {username:<9} {password}   rôle {role}")
         if not once:
             click.echo("Ctrl-C pour quitter.")
 

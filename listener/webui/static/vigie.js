@@ -23,11 +23,10 @@ async function loadStatus() {
     const row = el("tr"); row.append(el("td", name), el("td", component.state || "?"), el("td", component.last_error || component.last_crash || ""));
     body.append(row);
   }
-  if (data.institution) document.getElementById("institution").textContent = "— " + data.institution;
   const crisis = data.crisis || { state: "normal" };
   const badge = document.getElementById("crisis");
   badge.className = "crisis " + crisis.state;
-  badge.textContent = "Mode : " + (STATE[crisis.state] || crisis.state) + (crisis.reason ? " — " + crisis.reason : "");
+  badge.textContent = "Niveau : " + (STATE[crisis.state] || crisis.state) + (crisis.reason ? " — " + crisis.reason : "");
 }
 
 async function loadAlerts() {
