@@ -230,7 +230,7 @@ class Guard:
                 message = ("aucun compte ni jeton configuré : données réservées" if self.closed()
                            else "authentification requise (session ou jeton d'API)")
                 return _json_error(401, message, **{"WWW-Authenticate": 'Bearer realm="vigie"'})
-            if request.method == "GET" and "text/html" in request.headers.get("Accept", "text/html"):
+            if request.method == "GET" and "." not in path.rsplit("/", 1)[-1]:  # a page, not a stray /favicon.ico
                 raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}")
             return _json_error(401, "authentification requise")
         return await handler(request)
