@@ -27,7 +27,8 @@ from listener.clock import Clock, ReplayClock
 from listener.metrics import Metrics
 from listener.pipeline import Pipeline
 from listener.settings import Settings
-from listener.sources import Source, SourceContext, source_class
+from listener.sources import Source, SourceContext
+from listener.sources import registry as source_registry
 from listener.store import Store
 from listener.supervisor import Supervised, Supervisor
 from listener.timeutil import bucket_start, minute_bucket
@@ -113,7 +114,7 @@ class Vigie:
         self.source_context = SourceContext(store=self.store, clock=self.clock, metrics=self.metrics)
         for source_settings in settings.sources:
             if source_settings.enabled:
-                self.sources.append(source_class(source_settings.type)(source_settings, self.source_context))
+                self.sources.append(source_registry.create(source_settings, self.source_context))
         self.add_job("retention", self.purge_retention, cron=settings.store.purge_cron)
         for module_name in EXTENSIONS:
             module = importlib.import_module(module_name)

@@ -19,7 +19,7 @@ from classifiers.settings import ClassifierSettings
 from listener.auth.settings import AuthSettings, OidcSettings
 from listener.errors import ConfigError
 from listener.settings_base import StrictModel
-from listener.sources.settings import SourceSettings
+from listener.sources.registry import SourceSettings
 from rules.settings import RulesSettings
 
 DEFAULT_CONFIG_NAME = "config.toml"

@@ -81,3 +81,26 @@ async def test_a_generic_user_agent_is_refused_and_shows_in_health(make_settings
     assert "429" in source.health.last_error
     assert app.health()["components"]["source:reddit-rivebelle"]["state"] in ("degraded", "failing")
     await app.stop()
+
+
+async def test_public_atom_feeds_without_oauth(make_settings, fake):
+    """format = "rss": the public feeds, read with feedparser; the "submitted by" footer is not text."""
+    fake.add_post("Rivebelle : la mairie & le tram", "Le « tram » est en panne", subreddit="france")
+    app = Vigie(reddit_settings(make_settings, fake, format="rss"), deliver=False)
+    await app.start()
+    await wait_for(lambda: len(stored(app)) == 1)
+    later = fake.add_post("Rivebelle encore", "Toujours la mairie", subreddit="rivebelle", at=T0 + timedelta(hours=2))
+    fake.add_post("Coucher de soleil", subreddit="rivebelle", at=T0 + timedelta(hours=2, seconds=5))
+    await wait_for(lambda: later["name"] in stored(app))
+    source = app.sources[0]
+    await wait_for(lambda: source.health.extra["polls"] >= 3)
+    mentions = {m.external_id: m for m in app.store.recent_mentions(10)}
+    assert set(mentions) == {later["name"], next(i["data"]["name"] for i in fake.items)}
+    first = mentions[fake.items[0]["data"]["name"]]
+    assert first.text == "Rivebelle : la mairie & le tram\n\nLe « tram » est en panne"
+    assert first.author_handle == f"u/{fake.items[0]['data']['author']}"
+    assert first.url == "https://www.reddit.com" + fake.items[0]["data"]["permalink"]
+    assert first.created_at == T0 + timedelta(seconds=30)
+    assert fake.hits("/search.rss") and fake.hits("/r/rivebelle/new/.rss") and not fake.hits("/search.json")
+    assert app.store.count_mentions() == 2
+    await app.stop()

@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "listener.cli.service",
     "listener.cli.store",
     "listener.auth.cli",
+    "listener.cli.sources",
     "classifiers.cli",
     "classifiers.train_cli",
     "classifiers.detector_cli",

@@ -1,4 +1,4 @@
-"""Source types by name; each lives in its own module and is imported only when configured.
+"""Collectors. Each source type is one module that describes itself (SourcePlugin); registry.py lists them.
 
 Convention: a collected mention's `source` is the configured source `name` (e.g. "mastodon-rivebelle"),
 which is also the key of its cursor in the store and of its line in /healthz (`source:<name>`); the
@@ -8,23 +8,6 @@ id, Bluesky at:// URI, feed entry guid (or link), Reddit fullname (t3_…).
 
 from __future__ import annotations
 
-import importlib
+from listener.sources.base import MentionSink, Source, SourceContext, SourceHealth, SourcePlugin
 
-from listener.sources.base import MentionSink, Source, SourceContext, SourceHealth
-
-SOURCE_TYPES: dict[str, str] = {
-    "replay": "listener.sources.replay:ReplaySource",
-    "mastodon": "listener.sources.mastodon:MastodonSource",
-    "bluesky": "listener.sources.bluesky:BlueskySource",
-    "jetstream": "listener.sources.jetstream:JetstreamSource",
-    "rss": "listener.sources.rss:RssSource",
-    "reddit": "listener.sources.reddit:RedditSource",
-}
-
-
-def source_class(type_name: str) -> type[Source]:
-    module_name, _, class_name = SOURCE_TYPES[type_name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
-
-
-__all__ = ["MentionSink", "Source", "SourceContext", "SourceHealth", "SOURCE_TYPES", "source_class"]
+__all__ = ["MentionSink", "Source", "SourceContext", "SourceHealth", "SourcePlugin"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -108,3 +109,19 @@ class Source(ABC):
         self.health.last_error = str(error) if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self.health.state = "failing" if self.health.consecutive_errors >= 3 else "degraded"
         self.context.metrics.source_errors.labels(source=self.name).inc()
+
+
+@dataclass(frozen=True)
+class SourcePlugin:
+    """What a source module says about itself (huginn's agents are the model): the registry lists these,
+    `vigie sources types` prints them, and config.toml's examples come from them."""
+
+    # The `type` key of a [[sources]] block.
+    type: str
+    # One line in French, shown by `vigie sources types`.
+    description: str
+    # The settings model (a pydantic model whose `type` is Literal[type]).
+    settings: type
+    # A [[sources]] block to copy into config.toml (commented, disabled until configured).
+    example: str
+    create: Callable[[Any, SourceContext], Source]

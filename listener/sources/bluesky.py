@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from classifiers.language import primary_subtag
 from listener.models import Mention
 from listener.settings_base import secret_from_env
-from listener.sources.base import MentionSink, SourceContext
+from listener.sources.base import MentionSink, SourceContext, SourcePlugin
 from listener.sources.http import ApiVerdict, FetchError, PollingSource, run_streams
-from listener.sources.settings import BlueskySourceSettings
+from listener.sources.settings import PollingSourceSettings
 from listener.sources.text import Matcher
 from listener.timeutil import parse_time
 
@@ -57,6 +59,28 @@ def sort_time(post: Any) -> float | None:
     created = _time(record.get("createdAt"))
     times = [t for t in (indexed, created) if t is not None]
     return min(times).timestamp() if times else None
+
+
+class BlueskySourceSettings(PollingSourceSettings):
+    type: Literal["bluesky"] = "bluesky"
+    # The PDS that opens the session and proxies app.bsky.feed.searchPosts (tests point it at a fake).
+    base_url: str = "https://bsky.social"
+    # Handle (or DID/email) of the account that searches (searchPosts needs a session since 2025).
+    identifier: str | None = None
+    # Environment variable holding that account's app password (Settings > App passwords).
+    app_password_env: str | None = None
+    # Search queries (Lucene-like syntax, e.g. "Rivebelle", "#rivebelle", "\"mairie de Rivebelle\"").
+    queries: list[str] = Field(default_factory=list)
+    # Only posts in this language (the `lang` parameter); empty for all languages.
+    lang: str | None = "fr"
+    # "latest" (newest first, what polling needs) or "top".
+    sort: Literal["latest", "top"] = "latest"
+    # Posts per page (the API allows at most 100).
+    page_size: int = Field(default=100, ge=1, le=100)
+    # Seconds of overlap re-read on each poll, for posts indexed late (duplicates are dropped).
+    overlap_seconds: float = Field(default=120.0, ge=0)
+    # Environment variable holding a ready access token instead of a session (rarely useful).
+    token_env: str | None = None
 
 
 class BlueskySource(PollingSource):
@@ -220,3 +244,24 @@ def _xrpc_error(body: bytes) -> str | None:
 
 def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+EXAMPLE = """
+[[sources]]
+name = "bluesky-recherche"
+type = "bluesky"
+enabled = false
+base_url = "https://bsky.social"   # PDS : ouvre la session et relaie la recherche
+identifier = "mairie.bsky.social"  # compte qui cherche
+app_password_env = "VIGIE_BLUESKY_APP_PASSWORD"
+queries = ['"Ma Ville"', "#MaVille"]
+lang = "fr"
+"""
+
+PLUGIN = SourcePlugin(
+    type="bluesky",
+    description="Bluesky : recherche de publications (searchPosts) avec une session par mot de passe d'application.",
+    settings=BlueskySourceSettings,
+    example=EXAMPLE,
+    create=BlueskySource,
+)

@@ -17,15 +17,16 @@ import asyncio
 import json
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
+from pydantic import Field
 from yarl import URL
 
 from classifiers.language import UNDETERMINED, detect_language, primary_subtag
 from listener.models import MAX_TEXT_LENGTH, Mention
-from listener.sources.base import MentionSink, Source, SourceContext
-from listener.sources.settings import JetstreamSourceSettings
+from listener.sources.base import MentionSink, Source, SourceContext, SourcePlugin
+from listener.sources.settings import DEFAULT_USER_AGENT, BaseSourceSettings
 from listener.sources.text import Matcher, trim_raw
 from listener.timeutil import parse_time
 
@@ -35,6 +36,39 @@ TAG_FACET = "app.bsky.richtext.facet#tag"
 
 class ConnectionLost(Exception):
     pass
+
+
+class JetstreamSourceSettings(BaseSourceSettings):
+    type: Literal["jetstream"] = "jetstream"
+    # Jetstream websocket endpoint (tests point it at a fake).
+    url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    # Keywords that pick posts out of the stream (accents and case ignored, whole words).
+    keywords: list[str] = Field(default_factory=list)
+    # Hashtags that pick posts out of the stream (without '#').
+    hashtags: list[str] = Field(default_factory=list)
+    # Keep only posts in one of these languages; empty keeps all. Posts without `langs` are identified
+    # (py3langid): another language is dropped, an undetermined one ("und") is kept.
+    languages: list[str] = Field(default_factory=lambda: ["fr"])
+    # Mentions handed to the pipeline per batch.
+    batch_size: int = Field(default=500, ge=1)
+    # Seconds after which a partial batch (and the cursor) is handed over anyway.
+    flush_interval: float = Field(default=1.0, gt=0)
+    # Seconds replayed before the last stored event when reconnecting (duplicates are dropped).
+    rewind_seconds: float = Field(default=5.0, ge=0)
+    # First reconnect delay in seconds; doubles up to reconnect_max while the connection keeps failing.
+    reconnect_initial: float = Field(default=1.0, ge=0)
+    # Longest reconnect delay in seconds.
+    reconnect_max: float = Field(default=60.0, ge=0)
+    # Seconds without any message before the connection is considered dead and reopened.
+    idle_timeout: float = Field(default=60.0, gt=0)
+    # Seconds allowed to open the websocket.
+    connect_timeout: float = Field(default=20.0, gt=0)
+    # Largest message accepted (bytes).
+    max_message_bytes: int = Field(default=4_000_000, ge=1024)
+    # Largest `raw` payload kept per mention (characters of JSON).
+    max_raw_chars: int = Field(default=20_000, ge=500)
+    # User-Agent sent when connecting.
+    user_agent: str = DEFAULT_USER_AGENT
 
 
 class JetstreamSource(Source):
@@ -255,3 +289,23 @@ class JetstreamSource(Source):
             lag = self.context.clock.now().timestamp() - cursor / 1_000_000
             self.health.extra["lag_seconds"] = round(lag, 3)
         self.update_silence()
+
+
+EXAMPLE = """
+[[sources]]
+name = "bluesky-direct"
+type = "jetstream"
+enabled = false
+url = "wss://jetstream2.us-east.bsky.network/subscribe"
+keywords = ["Ma Ville"]
+hashtags = ["MaVille"]
+languages = ["fr"]
+"""
+
+PLUGIN = SourcePlugin(
+    type="jetstream",
+    description="Bluesky en continu (Jetstream) : tout le réseau filtré ici par mots-clés, hashtags et langue.",
+    settings=JetstreamSourceSettings,
+    example=EXAMPLE,
+    create=JetstreamSource,
+)

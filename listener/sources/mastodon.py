@@ -15,16 +15,38 @@ account's profile URL, so every handle reads `@user@instance`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit
+
+from pydantic import Field
 
 from listener.models import Mention
 from listener.settings_base import secret_from_env
-from listener.sources.base import MentionSink, SourceContext
+from listener.sources.base import MentionSink, SourceContext, SourcePlugin
 from listener.sources.http import FetchError, PollingSource, id_order, run_streams
-from listener.sources.settings import MastodonSourceSettings
+from listener.sources.settings import PollingSourceSettings
 from listener.sources.text import Matcher, html_to_text
 from listener.timeutil import parse_time
+
+
+class MastodonSourceSettings(PollingSourceSettings):
+    type: Literal["mastodon"] = "mastodon"
+    # The instance to ask (tests point it at a fake).
+    base_url: str = "https://mastodon.social"
+    # Hashtags followed through /api/v1/timelines/tag/:hashtag (without '#').
+    hashtags: list[str] = Field(default_factory=list)
+    # Also read the public timeline, keeping only statuses with one of `keywords` (or `hashtags`).
+    public_timeline: bool = False
+    # Public timeline restricted to the instance's own accounts.
+    public_local: bool = False
+    # Keywords that pick statuses out of the public timeline (accents and case ignored).
+    keywords: list[str] = Field(default_factory=list)
+    # Environment variable holding the institution account's access token (mentions via notifications).
+    token_env: str | None = None
+    # Read the institution's mentions through /api/v1/notifications when a token is available.
+    notifications: bool = True
+    # Statuses per page (the API allows at most 40).
+    page_size: int = Field(default=40, ge=1, le=40)
 
 
 class MastodonSource(PollingSource):
@@ -170,3 +192,24 @@ def full_handle(account: dict[str, Any], base_url: str) -> str | None:
 
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+EXAMPLE = """
+[[sources]]
+name = "mastodon-ville"
+type = "mastodon"
+enabled = false                    # activer une fois configuré
+base_url = "https://mastodon.social"
+hashtags = ["MaVille"]
+public_timeline = false
+keywords = ["mairie de Ma Ville"]
+token_env = "VIGIE_MASTODON_TOKEN" # jeton du compte de l'institution (notifications)
+"""
+
+PLUGIN = SourcePlugin(
+    type="mastodon",
+    description="Mastodon : hashtags, fil public filtré par mots-clés et mentions du compte de l'institution.",
+    settings=MastodonSourceSettings,
+    example=EXAMPLE,
+    create=MastodonSource,
+)

@@ -13,13 +13,15 @@ import asyncio
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import orjson
+from pydantic import Field
 
 from listener.errors import InvalidMention
 from listener.models import Mention
-from listener.sources.base import MentionSink, Source, SourceContext
-from listener.sources.settings import ReplaySourceSettings
+from listener.sources.base import MentionSink, Source, SourceContext, SourcePlugin
+from listener.sources.settings import BaseSourceSettings
 
 
 def read_jsonl(
@@ -39,6 +41,14 @@ def read_jsonl(
                 on_error(number, f"invalid mention: {exc}", line.decode("utf-8", errors="replace"))
             except Exception as exc:  # one unreadable line must never stop (or loop) the whole replay
                 on_error(number, f"unreadable line: {type(exc).__name__}: {exc}", line.decode("utf-8", errors="replace"))
+
+
+class ReplaySourceSettings(BaseSourceSettings):
+    type: Literal["replay"] = "replay"
+    path: Path
+    # "max" replays as fast as possible; a number is a speed factor (1 = real time, 60 = a minute a second).
+    speed: float | Literal["max"] = "max"
+    batch_size: int = Field(default=500, ge=1)
 
 
 class ReplaySource(Source):
@@ -102,3 +112,20 @@ class ReplaySource(Source):
         if self.progress is not None:
             self.progress(len(batch))
         await asyncio.sleep(0)  # let the pipeline and the web server breathe between batches
+
+
+EXAMPLE = """
+[[sources]]
+name = "rejeu"
+type = "replay"
+path = "demo-out/mentions.jsonl"   # fichier JSONL de mentions
+speed = "max"                      # "max" ou un facteur (60 = une minute par seconde)
+"""
+
+PLUGIN = SourcePlugin(
+    type="replay",
+    description="Rejoue un fichier JSONL de mentions enregistrées (démonstration, essais, reprise d'un export).",
+    settings=ReplaySourceSettings,
+    example=EXAMPLE,
+    create=ReplaySource,
+)

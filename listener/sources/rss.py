@@ -24,16 +24,17 @@ import calendar
 import hashlib
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin
 
 import feedparser
+from pydantic import Field
 
 from classifiers.language import primary_subtag
 from listener.models import Mention
-from listener.sources.base import MentionSink, SourceContext
+from listener.sources.base import MentionSink, SourceContext, SourcePlugin
 from listener.sources.http import FetchError, PollingSource, run_streams
-from listener.sources.settings import RssSourceSettings
+from listener.sources.settings import PollingSourceSettings
 from listener.sources.text import Matcher, html_to_text
 
 # feedparser's bozo reasons that say nothing about the entries read (encoding and media-type quirks).
@@ -84,6 +85,18 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+class RssSourceSettings(PollingSourceSettings):
+    type: Literal["rss"] = "rss"
+    # Feed URLs (RSS or Atom): local press, news-search feeds.
+    feeds: list[str] = Field(default_factory=list)
+    # Keep only entries containing one of these keywords; empty keeps every entry.
+    keywords: list[str] = Field(default_factory=list)
+    # Language assumed for entries when the feed does not say (None lets the pipeline detect it).
+    lang: str | None = None
+    # Seconds between two polls (feeds change slowly).
+    poll_interval: float = Field(default=300.0, gt=0)
 
 
 class RssSource(PollingSource):
@@ -194,3 +207,21 @@ class RssSource(PollingSource):
             self.context.metrics.invalid_payloads.labels(source=self.name).inc()
             self.log.warning("%s: feed entry skipped (%s: %s)", self.name, type(exc).__name__, exc)
             return None
+
+
+EXAMPLE = """
+[[sources]]
+name = "presse-locale"
+type = "rss"
+enabled = false
+feeds = ["https://www.exemple-presse.fr/ma-ville/rss.xml"]
+keywords = ["Ma Ville", "mairie"]
+"""
+
+PLUGIN = SourcePlugin(
+    type="rss",
+    description="Flux RSS/Atom : presse locale, alertes d'actualité, sites institutionnels.",
+    settings=RssSourceSettings,
+    example=EXAMPLE,
+    create=RssSource,
+)

@@ -23,7 +23,7 @@ from listener.metrics import Metrics
 from listener.models import Mention
 from listener.pipeline import Pipeline
 from listener.settings_base import StrictModel
-from listener.sources import SourceContext, source_class
+from listener.sources import SourceContext, registry
 from listener.store import Store
 from tests.conftest import SHARED
 from tests.fakes import FakeServer
@@ -81,7 +81,7 @@ def feedparser_content_type(raw: bytes) -> str:
 def settings_for(source: dict[str, Any]) -> StrictModel:
     from pydantic import TypeAdapter
 
-    from listener.sources.settings import SourceSettings
+    from listener.sources.registry import SourceSettings
 
     return TypeAdapter(SourceSettings).validate_python(source)
 
@@ -95,7 +95,7 @@ class Harness:
         self.pipeline = Pipeline(self.store, clock=FixedClock(), metrics=metrics, classifier=None, languages=["fr"])
         settings = settings_for(source)
         self.context = SourceContext(store=self.store, clock=FixedClock(), metrics=metrics)
-        self.source = source_class(settings.type)(settings, self.context)  # type: ignore[attr-defined]
+        self.source = registry.create(settings, self.context)
         self.sink = PipelineSink(self.pipeline)
 
     async def poll(self) -> dict[str, Mention]:

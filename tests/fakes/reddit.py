@@ -1,4 +1,6 @@
-"""A fake Reddit answering `.json` listings: `/search.json` and `/r/<sub>/new.json`.
+"""A fake Reddit answering `.json` listings (`/search.json`, `/r/<sub>/new.json`) and the public Atom
+feeds (`/search.rss`, `/r/<sub>/new/.rss`: entries with id = fullname, author `/u/name`, HTML content
+ending with "submitted by /u/name [link] [comments]", `limit` up to 100, no paging).
 
 Listings are `{"kind": "Listing", "data": {"after", "before", "dist", "modhash", "children": [{"kind": "t3",
 "data": {...}}]}}`, newest first, `limit` (max 100, default 25), paged with `after=<fullname>`. Text is
@@ -28,7 +30,8 @@ class FakeReddit(FakeServer):
         super().__init__()
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/search.json", self.search), web.get("/r/{sub}/new.json", self.subreddit_new)]
+        return [web.get("/search.json", self.search), web.get("/r/{sub}/new.json", self.subreddit_new),
+                web.get("/search.rss", self.search_rss), web.get("/r/{sub}/new/.rss", self.subreddit_rss)]
 
     def limit_headers(self) -> dict[str, str]:
         return {"x-ratelimit-used": "1", "x-ratelimit-remaining": "99.0", "x-ratelimit-reset": "300"}
@@ -89,3 +92,36 @@ class FakeReddit(FakeServer):
     async def subreddit_new(self, request: web.Request) -> web.Response:
         sub = request.match_info["sub"].lower()
         return self._listing(request, [i for i in self.items if i["data"]["subreddit"].lower() == sub])
+
+    def _atom(self, request: web.Request, items: list[dict[str, Any]], feed_id: str) -> web.Response:
+        agent = request.headers.get("User-Agent", "").lower()
+        if not agent or any(agent.startswith(g) for g in GENERIC_AGENTS):
+            return web.Response(text="Too Many Requests", status=429)
+        limit = min(int(request.query.get("limit", "25")), 100)
+        items = sorted(items, key=lambda i: i["data"]["created_utc"], reverse=True)[:limit]
+        entries = []
+        for item in items:
+            data = item["data"]
+            at = datetime.fromtimestamp(data["created_utc"], UTC).isoformat()
+            body = (f"<!-- SC_OFF --><div class=\"md\"><p>{html.escape(data['selftext'])}</p></div><!-- SC_ON --> "
+                    f"&#32; submitted by &#32; <a href=\"https://www.reddit.com/user/{data['author']}\"> "
+                    f"/u/{data['author']} </a> <br/> <span><a href=\"{data['url']}\">[link]</a></span>")
+            entries.append(
+                f"<entry><author><name>/u/{data['author']}</name><uri>https://www.reddit.com/user/{data['author']}</uri>"
+                f"</author><category term=\"{data['subreddit']}\" label=\"r/{data['subreddit']}\"/>"
+                f"<content type=\"html\">{html.escape(body)}</content><id>{data['name']}</id>"
+                f"<link href=\"https://www.reddit.com{data['permalink']}\" /><updated>{at}</updated>"
+                f"<published>{at}</published><title>{html.escape(data['title'])}</title></entry>")
+        feed = ('<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+                f'xmlns:media="http://search.yahoo.com/mrss/"><id>{feed_id}</id><title>reddit</title>'
+                f'<updated>{T0.isoformat()}</updated>{"".join(entries)}</feed>')
+        return web.Response(text=feed, content_type="application/atom+xml")
+
+    async def search_rss(self, request: web.Request) -> web.Response:
+        q = fold(request.query.get("q", ""))
+        hits = [i for i in self.items if all(w in fold(i["data"]["title"] + " " + i["data"]["selftext"]) for w in q.split())]
+        return self._atom(request, hits, "/search.rss")
+
+    async def subreddit_rss(self, request: web.Request) -> web.Response:
+        sub = request.match_info["sub"].lower()
+        return self._atom(request, [i for i in self.items if i["data"]["subreddit"].lower() == sub], f"/r/{sub}/new/.rss")
