@@ -17,9 +17,8 @@ from alerts.settings import DigestGroup
 from listener.cli.common import config_option, open_store, settings_for
 from listener.clock import Clock
 from listener.errors import VigieError
+from listener.french import OUTBOX_STATE_FR
 from listener.timeutil import parse_time, utcnow
-
-STATE_FR = {"pending": "en attente", "sending": "en cours", "sent": "envoyée", "dead": "abandonnée"}
 
 
 class AlertsError(VigieError):
@@ -48,14 +47,14 @@ def list_command(config_path: Path | None, state: str | None, limit: int, as_jso
     if as_json:
         click.echo(json.dumps({"counts": counts, "items": [r.as_dict() for r in rows]}, ensure_ascii=False, indent=2))
         return
-    click.echo("Envois : " + ", ".join(f"{STATE_FR.get(k, k)} {v}" for k, v in counts.items()))
+    click.echo("Envois : " + ", ".join(f"{OUTBOX_STATE_FR.get(k, k)} {v}" for k, v in counts.items()))
     if not rows:
         click.echo("Aucun envoi.")
         return
     click.echo(f"{'n°':>5}  {'créé (UTC)':<20} {'type':<12} {'canal':<8} {'état':<11} {'essais':>6}  destinataire")
     for row in rows:
         click.echo(f"{row.id:>5}  {row.created_at:<20} {row.kind:<12} {row.channel:<8} "
-                   f"{STATE_FR.get(row.state, row.state):<11} {row.attempts:>6}  {row.target[:40]}")
+                   f"{OUTBOX_STATE_FR.get(row.state, row.state):<11} {row.attempts:>6}  {row.target[:40]}")
         if row.last_error and row.state != "sent":
             click.echo(f"{'':>7}dernière erreur : {row.last_error[:150]}")
 
@@ -164,7 +163,7 @@ def _send_now(store, settings, groups: list[DigestGroup], moment: datetime, tz) 
     click.echo(f"Synthèse : {sent} envoi(s) sur {queued} réussi(s).")
     for row in rows:
         if row.state != "sent":
-            click.echo(f"  {row.channel} {row.target} : {STATE_FR.get(row.state, row.state)} — {row.last_error or ''}")
+            click.echo(f"  {row.channel} {row.target} : {OUTBOX_STATE_FR.get(row.state, row.state)} — {row.last_error or ''}")
 
 
 commands = [alerts_group, digest]

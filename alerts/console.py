@@ -7,7 +7,8 @@ import sys
 from typing import TextIO
 
 from alerts.channels import ChannelPlugin
-from alerts.render import CRISIS_EMOJI, CRISIS_FR, Notification, fr_num, local_time, one_line
+from alerts.render import CRISIS_EMOJI, CRISIS_FR, Notification, fr_num, one_line
+from listener.french import local_time
 from listener.settings_base import StrictModel
 
 WIDTH = 100

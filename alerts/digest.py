@@ -22,15 +22,13 @@ from alerts.render import (
     CRISIS_FR,
     AlertInfo,
     Evidence,
-    fr_change,
     fr_num,
-    fr_percent,
     load_alerts,
     load_evidence,
-    local_time,
     one_line,
 )
 from alerts.settings import DigestSettings
+from listener.french import fr_change, fr_percent, local_time
 from listener.store import Store
 from listener.timeutil import minute_bucket, to_iso
 

@@ -23,7 +23,8 @@ from markupsafe import Markup, escape
 from pydantic import Field
 
 from alerts.channels import ChannelPlugin, PermanentError, TransientError
-from alerts.render import CRISIS_EMOJI, CRISIS_FR, Notification, fr_change, fr_num, fr_percent, local_time
+from alerts.render import CRISIS_EMOJI, CRISIS_FR, Notification, fr_num
+from listener.french import fr_change, fr_percent, local_time
 from listener.settings_base import StrictModel, secret_from_env
 from listener.timeutil import utcnow
 

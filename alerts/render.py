@@ -15,26 +15,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from alerts.outbox import OutboxRow
+from listener.french import (
+    ALERT_STATUS_FR,
+    CRISIS_BANNER_FR,
+    NOTIFICATION_KIND_FR,
+    SENTIMENT_ANY_FR,
+    SEVERITY_FR,
+    fr_number,
+    local_time,
+)
 from listener.store import Store
-from listener.timeutil import parse_time
 
-SEVERITY = {
-    "critical": ("🔴", "CRITIQUE"),
-    "warning": ("🟠", "ATTENTION"),
-    "info": ("🔵", "INFO"),
-}
-STATUS_FR = {
-    "open": "ouverte",
-    "acknowledged": "prise en charge",
-    "resolved": "résolue",
-    "silenced": "mise en silence",
-}
-CRISIS_FR = {"normal": "normal", "vigilance": "vigilance", "crise": "CRISE", "retour": "retour à la normale"}
+SEVERITY = {name: (emoji, SEVERITY_FR[name]) for name, emoji in
+            (("critical", "🔴"), ("warning", "🟠"), ("info", "🔵"))}
+STATUS_FR = ALERT_STATUS_FR
+CRISIS_FR = CRISIS_BANNER_FR
 CRISIS_EMOJI = {"normal": "🟢", "vigilance": "🟠", "crise": "🚨", "retour": "🔵"}
-SENTIMENT_FR = {"negative": "négatif", "neutral": "neutre", "positive": "positif", "negatif": "négatif",
-                "positif": "positif", "neutre": "neutre"}
-KIND_FR = {"alert": "Alerte", "alert_update": "Mise à jour d'alerte", "escalation": "Escalade",
-           "crisis": "Mode de crise", "held_posts": "Publications retenues", "digest": "Synthèse"}
+SENTIMENT_FR = SENTIMENT_ANY_FR
+KIND_FR = NOTIFICATION_KIND_FR
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -65,42 +63,15 @@ def safe_url(url: Any) -> str | None:
 
 
 def fr_num(value: Any) -> str:
-    """38 → '38', 1.2 → '1,2', 1234.5 → '1 234,5' (narrow no-break space, decimal comma)."""
+    """A figure read from the store, written the French way (listener.french.fr_number, decimals by size);
+    what is not a number is shown as cleaned text."""
     if value is None:
         return "—"
     try:
-        number = float(value)
+        figure = float(value)
     except (TypeError, ValueError):
         return clean(value, 40)
-    decimals = 0 if number == int(number) or abs(number) >= 100 else (1 if abs(number) >= 1 else 2)
-    text = f"{number:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
-
-
-def fr_percent(share: Any) -> str:
-    try:
-        return f"{fr_num(round(float(share) * 100))} %"
-    except (TypeError, ValueError):
-        return "—"
-
-
-def fr_change(change: Any) -> str:
-    """Relative change (0.5 = +50 %) with its sign."""
-    try:
-        value = float(change)
-    except (TypeError, ValueError):
-        return "—"
-    pct = round(value * 100)
-    return ("+" if pct > 0 else "") + f"{fr_num(pct)} %"
-
-
-def local_time(moment: Any, tz: tzinfo, fmt: str = "%H:%M") -> str:
-    if not moment:
-        return "—"
-    try:
-        return parse_time(moment).astimezone(tz).strftime(fmt)
-    except (TypeError, ValueError):
-        return "—"
+    return fr_number(figure, "auto")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from classifiers.sentiment import DEFAULT_MODEL_PATH, FeatureConfig, SentimentFe
 from classifiers.text import Prepared, prepare_many
 from classifiers.types import SENTIMENTS
 from listener.errors import VigieError
+from listener.french import SENTIMENT_FR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "umsab-fr"
@@ -216,7 +217,6 @@ def train_all(
     return [train_sentiment(data_dir, out_dir / DEFAULT_MODEL_PATH.name, seed)]
 
 
-_LABELS_FR = {"negative": "négatif", "neutral": "neutre", "positive": "positif"}
 
 
 def format_report(report: Any) -> str:
@@ -234,13 +234,13 @@ def format_report(report: Any) -> str:
             f"(plis : {', '.join(f'{100 * s:.1f}' for s in report.fold_macro_f1)})"
         )
         lines.append("  F1 par classe : " + ", ".join(
-            f"{_LABELS_FR[name]} {100 * value:.1f}" for name, value in report.per_class_f1.items()
+            f"{SENTIMENT_FR[name]} {100 * value:.1f}" for name, value in report.per_class_f1.items()
         ))
         lines.append("  Matrice de confusion (lignes = vérité, colonnes = prédiction) :")
-        header = "".join(f"{_LABELS_FR[name]:>10}" for name in SENTIMENTS)
+        header = "".join(f"{SENTIMENT_FR[name]:>10}" for name in SENTIMENTS)
         lines.append(f"    {'':>10}{header}")
         for name, row in zip(SENTIMENTS, report.confusion, strict=True):
-            lines.append(f"    {_LABELS_FR[name]:>10}" + "".join(f"{n:>10}" for n in row))
+            lines.append(f"    {SENTIMENT_FR[name]:>10}" + "".join(f"{n:>10}" for n in row))
         lines.append("  Repères publiés sur le test officiel (F1 macro) : FastText 54,8 ; XLM-T 71,2 ; XLM-R 72,0.")
     else:
         lines.append(f"Sentiment — modèle entraîné sur {report.n_texts} tweets (UMSAB français, train + val)")

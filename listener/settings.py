@@ -18,6 +18,7 @@ from classifiers.detector_settings import DetectorSettings
 from classifiers.settings import ClassifierSettings
 from listener.auth.settings import AuthSettings, OidcSettings
 from listener.errors import ConfigError
+from listener.french import validation_message
 from listener.settings_base import StrictModel
 from listener.sources.registry import SourceSettings
 from rules.settings import RulesSettings
@@ -123,28 +124,6 @@ def _key_of(location: tuple[Any, ...], data: dict[str, Any]) -> str:
     return ".".join(parts) or "(racine)"
 
 
-_FRENCH = {
-    "extra_forbidden": "clé inconnue",
-    "missing": "valeur obligatoire manquante",
-    "int_parsing": "type invalide : un entier est attendu",
-    "int_type": "type invalide : un entier est attendu",
-    "float_parsing": "type invalide : un nombre est attendu",
-    "float_type": "type invalide : un nombre est attendu",
-    "bool_parsing": "type invalide : true ou false est attendu",
-    "bool_type": "type invalide : true ou false est attendu",
-    "string_type": "type invalide : une chaîne est attendue",
-    "list_type": "type invalide : une liste est attendue",
-    "dict_type": "type invalide : une table est attendue",
-    "model_type": "type invalide : une table est attendue",
-    "literal_error": "valeur non autorisée",
-    "greater_than_equal": "valeur trop petite",
-    "less_than_equal": "valeur trop grande",
-    "greater_than": "valeur trop petite",
-    "less_than": "valeur trop grande",
-    "union_tag_invalid": "type inconnu",
-    "union_tag_not_found": "le champ « type » est obligatoire",
-    "value_error": "valeur invalide",
-}
 
 
 def settings_from_dict(data: dict[str, Any], path: Path | str = "<config>") -> Settings:
@@ -153,8 +132,7 @@ def settings_from_dict(data: dict[str, Any], path: Path | str = "<config>") -> S
     except ValidationError as exc:
         first = exc.errors()[0]
         key = _key_of(tuple(first["loc"]), data)
-        french = _FRENCH.get(first["type"], "valeur invalide")
-        raise ConfigError(str(path), key, f"{french} ({first['msg']})", first["msg"]) from None
+        raise ConfigError(str(path), key, validation_message(first), first["msg"]) from None
     return settings
 
 

@@ -15,15 +15,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from listener.cli.common import config_option, fr_number, open_store, override, settings_for
+from listener.cli.common import config_option, open_store, override, settings_for
 from listener.errors import VigieError
+from listener.french import ALERT_ACTION_FR, SEVERITY_SHORT_FR, fr_number
 from listener.timeutil import minute_bucket, parse_time, utcnow
 from rules import actions
 from rules.loader import load_rules
-
-SEVERITY_FR = {"critical": "CRITIQUE", "warning": "attention", "info": "info"}
-ACTION_FR = {"new": "nouvelle", "update": "mise à jour", "quiet_update": "mise à jour (tue)",
-             "silenced": "en silence", "inhibited": "retenue", "resolved": "close", "escalation": "escalade"}
 
 
 class RulesError(VigieError):
@@ -53,7 +50,7 @@ def list_command(config_path: Path | None) -> None:
     for rule in rules:
         options = rule.options
         crisis = f", mode de crise « {options.crisis} »" if options.crisis else ""
-        click.echo(f"  {rule.name:<28} {rule.type_name:<15} {SEVERITY_FR[options.severity]:<9} "
+        click.echo(f"  {rule.name:<28} {rule.type_name:<15} {SEVERITY_SHORT_FR[options.severity]:<9} "
                    f"→ {', '.join(options.routes or defaults)}{crisis}")
         if options.description:
             click.echo(f"  {'':<28} {options.description}")
@@ -145,11 +142,11 @@ def _print_backtest(result: dict[str, Any], tz: ZoneInfo, details: bool) -> None
     routed = {tuple(n["alert_ids"]): n for n in result["notifications"] if n["kind"] == "alert"}
     for event in shown:
         when = _local(event["at"], tz)
-        action = ACTION_FR.get(event["action"], event["action"])
+        action = ALERT_ACTION_FR.get(event["action"], event["action"])
         if event["action"] == "escalation":
             click.echo(f"  {when}  escalade niveau {event['level']} de l'alerte n° {event['alert_id']}")
             continue
-        line = f"  {when}  {SEVERITY_FR.get(event.get('severity', ''), ''):<9} {action:<11} [{event['rule']}]"
+        line = f"  {when}  {SEVERITY_SHORT_FR.get(event.get('severity', ''), ''):<9} {action:<11} [{event['rule']}]"
         if event.get("title"):
             line += f" {event['title']}"
         note = routed.get((event.get("alert_id"),))

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from listener.errors import VigieError
+from listener.french import CRISIS_STATE_FR
 from listener.store import Store
 from listener.timeutil import parse_time, to_iso
 from rules.crisis_settings import STATES, CrisisSettings
 
-STATE_FR = {"normal": "normal", "vigilance": "vigilance", "crise": "crise", "retour": "retour à la normale"}
 SYSTEM_ACTOR = "système"
 
 
@@ -45,10 +45,10 @@ def check_transition(config: CrisisSettings, from_state: str, to_state: str) -> 
         )
     allowed = allowed_targets(config, from_state)
     if to_state not in allowed:
-        options = ", ".join(STATE_FR[s] for s in allowed) or "aucun"
+        options = ", ".join(CRISIS_STATE_FR[s] for s in allowed) or "aucun"
         raise CrisisTransitionError(
-            f"passage de « {STATE_FR.get(from_state, from_state)} » à « {STATE_FR[to_state]} » refusé "
-            f"(depuis « {STATE_FR.get(from_state, from_state)} », niveaux possibles : {options})"
+            f"passage de « {CRISIS_STATE_FR.get(from_state, from_state)} » à « {CRISIS_STATE_FR[to_state]} » refusé "
+            f"(depuis « {CRISIS_STATE_FR.get(from_state, from_state)} », niveaux possibles : {options})"
         )
 
 

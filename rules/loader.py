@@ -13,26 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from listener.errors import ConfigError
+from listener.french import validation_message
 from rules.settings import RulesSettings
 from rules.types import RULE_TYPES, RuleType
-
-_FRENCH = {
-    "extra_forbidden": "clé inconnue",
-    "missing": "valeur obligatoire manquante",
-    "int_parsing": "un entier est attendu",
-    "int_type": "un entier est attendu",
-    "float_parsing": "un nombre est attendu",
-    "float_type": "un nombre est attendu",
-    "bool_parsing": "true ou false est attendu",
-    "bool_type": "true ou false est attendu",
-    "string_type": "une chaîne est attendue",
-    "string_too_short": "une chaîne non vide est attendue",
-    "list_type": "une liste est attendue",
-    "literal_error": "valeur non autorisée",
-    "greater_than_equal": "valeur trop petite",
-    "less_than_equal": "valeur trop grande",
-    "value_error": "valeur invalide",
-}
 
 
 def _rule_label(index: int, raw: dict[str, Any], prefix: str) -> str:
@@ -57,8 +40,7 @@ def build_rule(raw: Any, *, path: str, label: str) -> RuleType:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(règle)"
-        french = _FRENCH.get(first["type"], "valeur invalide")
-        raise ConfigError(path, f"{label}.{where}", f"{french} ({first['msg']})", first["msg"]) from None
+        raise ConfigError(path, f"{label}.{where}", validation_message(first), first["msg"]) from None
     return cls(options)
 
 

@@ -46,9 +46,3 @@ def override(settings: Settings, changes: dict[str, Any]) -> Settings:
 def open_store(settings: Settings) -> Store:
     """The configured store, with every area's tables."""
     return areas.open_store(settings.resolve(settings.store.path))
-
-
-def fr_number(value: float, decimals: int = 0) -> str:
-    """1234.5 → '1 234,5' (French thousands separator and decimal comma)."""
-    text = f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-    return text

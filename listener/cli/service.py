@@ -13,8 +13,9 @@ import click
 
 from listener.app import Vigie
 from listener.auth.demo import create_demo_accounts
-from listener.cli.common import config_option, fr_number, open_store, override, settings_for
+from listener.cli.common import config_option, open_store, override, settings_for
 from listener.clock import ReplayClock
+from listener.french import CRISIS_BANNER_FR, fr_number
 from listener.logging_setup import configure_logging
 from listener.runner import run_daemon
 from listener.timeutil import parse_time
@@ -160,9 +161,8 @@ def _print_demo_summary(app: Vigie) -> None:
     click.echo("  Alertes : " + (", ".join(f"{n} {names.get(sev, sev)}" for sev, n in alerts) or "aucune"))
     crisis = conn.execute("SELECT state, since, reason FROM crisis_state WHERE id = 1").fetchone()
     if crisis:
-        labels = {"normal": "normal", "vigilance": "vigilance", "crise": "CRISE", "retour": "retour à la normale"}
         local = parse_time(crisis[1]).astimezone(app.tz)
-        click.echo(f"  Mode de crise : {labels.get(crisis[0], crisis[0])} depuis le {local:%d/%m %H:%M} — {crisis[2]}")
+        click.echo(f"  Mode de crise : {CRISIS_BANNER_FR.get(crisis[0], crisis[0])} depuis le {local:%d/%m %H:%M} — {crisis[2]}")
     if conn.execute("SELECT name FROM sqlite_master WHERE name = 'scheduled_posts'").fetchone():
         held = conn.execute("SELECT count(*) FROM scheduled_posts WHERE state = 'held'").fetchone()[0]
         published = conn.execute("SELECT count(*) FROM scheduled_posts WHERE state LIKE 'published%'").fetchone()[0]

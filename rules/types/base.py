@@ -288,21 +288,6 @@ class SlidingWindow:
             self.current(key, as_of)
 
 
-def fr_num(value: float | int | None, decimals: int = 0) -> str:
-    """French number: thin space for thousands, decimal comma."""
-    if value is None:
-        return "—"
-    if decimals == 0 or float(value).is_integer():
-        text = f"{round(float(value)):,}"
-    else:
-        text = f"{float(value):,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
-
-
-def fr_pct(share: float | None) -> str:
-    return "—" if share is None else f"{fr_num(share * 100)} %"
-
-
 # French display names of topics and crisis kinds ("eau_assainissement" → "Eau et assainissement"),
 # registered by the engine from the taxonomy in the config and the crisis lexicon.
 DISPLAY_NAMES: dict[tuple[str, str], str] = {}

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from listener.french import fr_number
 from listener.models import Mention
-from rules.types.base import EvalContext, fr_num
+from rules.types.base import EvalContext
 from rules.types.windowed import WindowedMentionRule, WindowedOptions
 
 
@@ -49,10 +50,10 @@ class HostilityRule(WindowedMentionRule):
         n = len(mentions)
         window = self.options.window_minutes  # type: ignore[attr-defined]
         plural = "s" if n > 1 else ""
-        title = f"Hostilité envers {who} : {fr_num(n)} message{plural} hostile{plural} en {window} min"
+        title = f"Hostilité envers {who} : {fr_number(n)} message{plural} hostile{plural} en {window} min"
         authors = len({m.author_handle for m in mentions})
         summary = (
-            f"{fr_num(n)} message{plural} hostile{plural} visant {who} de {fr_num(authors)} auteur"
+            f"{fr_number(n)} message{plural} hostile{plural} visant {who} de {fr_number(authors)} auteur"
             f"{'s' if authors > 1 else ''} depuis {ctx.local(mentions[0].created_at)}."
         )
         return title, summary

@@ -6,12 +6,11 @@ from typing import Literal
 
 from pydantic import Field
 
+from listener.french import SENTIMENT_FR, fr_number
 from listener.models import Mention
 from rules.filters import engagement
-from rules.types.base import EvalContext, fr_num
+from rules.types.base import EvalContext
 from rules.types.windowed import WindowedMentionRule, WindowedOptions
-
-_SENTIMENT_FR = {"negative": "négatif", "neutral": "neutre", "positive": "positif"}
 
 
 class InfluencerOptions(WindowedOptions):
@@ -45,12 +44,12 @@ class InfluencerRule(WindowedMentionRule):
     def describe(self, key: str, mentions: list[Mention], ctx: EvalContext) -> tuple[str, str]:
         top = max(mentions, key=lambda m: m.author_followers or 0)
         author = key.partition(":")[2]
-        sentiment = _SENTIMENT_FR.get(top.labels.sentiment, "") if top.labels else ""
+        sentiment = SENTIMENT_FR.get(top.labels.sentiment, "") if top.labels else ""
         n = len(mentions)
-        title = f"Compte influent {author} ({fr_num(top.author_followers)} abonnés) : message {sentiment}".rstrip()
+        title = f"Compte influent {author} ({fr_number(top.author_followers)} abonnés) : message {sentiment}".rstrip()
         excerpt = " ".join(top.text.split())[:140]
         summary = (
-            f"{author}, suivi par {fr_num(top.author_followers)} comptes, a publié {fr_num(n)} message"
+            f"{author}, suivi par {fr_number(top.author_followers)} comptes, a publié {fr_number(n)} message"
             f"{'s' if n > 1 else ''} sur {top.source} : « {excerpt} »."
         )
         return title, summary

@@ -7,10 +7,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from listener.french import fr_number
 from listener.models import Mention
 from listener.textfold import fold
 from rules.filters import folded_words
-from rules.types.base import EvalContext, fr_num
+from rules.types.base import EvalContext
 from rules.types.windowed import WindowedMentionRule, WindowedOptions
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
@@ -125,9 +126,9 @@ class KeywordRule(WindowedMentionRule):
         window = self.options.window_minutes  # type: ignore[attr-defined]
         term = key.partition(":")[2] if key != "rule" else self.name
         n = len(mentions)
-        title = f"Mot-clé surveillé « {term} » : {fr_num(n)} mention{'s' if n > 1 else ''} en {window} min"
+        title = f"Mot-clé surveillé « {term} » : {fr_number(n)} mention{'s' if n > 1 else ''} en {window} min"
         summary = (
-            f"La règle « {self.name} » a repéré « {term} » dans {fr_num(n)} mention{'s' if n > 1 else ''} "
+            f"La règle « {self.name} » a repéré « {term} » dans {fr_number(n)} mention{'s' if n > 1 else ''} "
             f"depuis {ctx.local(mentions[0].created_at)} (seuil : {self.options.min_mentions})."  # type: ignore[attr-defined]
         )
         return title, summary

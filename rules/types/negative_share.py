@@ -6,14 +6,13 @@ from datetime import timedelta
 
 from pydantic import Field
 
+from listener.french import fr_number, fr_percent
 from listener.models import Signal
 from rules.types.base import (
     EvalContext,
     Match,
     RuleType,
     SignalRuleOptions,
-    fr_num,
-    fr_pct,
     key_label,
     topic_of_key,
 )
@@ -50,11 +49,11 @@ class NegativeShareRule(RuleType):
         label = key_label(signal.key)
         window = int(signal.details.get("window_minutes") or 60)
         negative = signal.details.get("negative")
-        title = f"Hausse des messages négatifs sur {label} : {fr_pct(share)} (habituellement {fr_pct(baseline)})"
+        title = f"Hausse des messages négatifs sur {label} : {fr_percent(share)} (habituellement {fr_percent(baseline)})"
         summary = (
-            f"{fr_pct(share)} des {fr_num(volume)} mentions récentes sur {label} sont négatives"
-            + (f" ({fr_num(negative)} messages)" if negative is not None else "")
-            + f", contre {fr_pct(baseline)} d'habitude."
+            f"{fr_percent(share)} des {fr_number(volume)} mentions récentes sur {label} sont négatives"
+            + (f" ({fr_number(negative)} messages)" if negative is not None else "")
+            + f", contre {fr_percent(baseline)} d'habitude."
         )
         details = self.signal_details(signal, window)
         details["unit"] = ""

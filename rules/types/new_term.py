@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from listener.french import fr_number
 from listener.models import Signal
-from rules.types.base import EvalContext, Match, RuleType, SignalRuleOptions, fr_num
+from rules.types.base import EvalContext, Match, RuleType, SignalRuleOptions
 
 
 class NewTermOptions(SignalRuleOptions):
@@ -32,9 +33,9 @@ class NewTermRule(RuleType):
             return None
         kind, _, value = signal.key.partition(":")
         what = f"mot-dièse « #{value} »" if kind == "hashtag" else f"terme « {value or signal.key} »"
-        title = f"Nouveau {what} : {fr_num(mentions)} mentions de {fr_num(authors)} auteurs"
+        title = f"Nouveau {what} : {fr_number(mentions)} mentions de {fr_number(authors)} auteurs"
         summary = (
-            f"Le {what} apparaît : {fr_num(mentions)} mentions par {fr_num(authors)} auteurs distincts, "
+            f"Le {what} apparaît : {fr_number(mentions)} mentions par {fr_number(authors)} auteurs distincts, "
             f"depuis {ctx.local(signal.started_at or signal.at)}, alors qu'il était absent jusque-là."
         )
         samples = [int(i) for i in signal.details.get("sample_ids") or [] if str(i).isdigit()]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from listener.french import fr_number
 from listener.models import Signal
-from rules.types.base import EvalContext, Match, RuleType, SignalRuleOptions, fr_num
+from rules.types.base import EvalContext, Match, RuleType, SignalRuleOptions
 
 
 class SilenceOptions(SignalRuleOptions):
@@ -29,10 +30,10 @@ class SilenceRule(RuleType):
         if episode != "end" and minutes < options.min_silent_minutes:
             return None
         source = signal.key.partition(":")[2] or signal.key
-        title = f"Source silencieuse : « {source} » muette depuis {fr_num(minutes)} min"
+        title = f"Source silencieuse : « {source} » muette depuis {fr_number(minutes)} min"
         summary = (
-            f"Aucune mention reçue de « {source} » depuis {fr_num(minutes)} min alors qu'elle en apporte "
-            f"habituellement {fr_num(signal.expected, 1)} par période : collecte en panne ou coupure réelle."
+            f"Aucune mention reçue de « {source} » depuis {fr_number(minutes)} min alors qu'elle en apporte "
+            f"habituellement {fr_number(signal.expected, 1)} par période : collecte en panne ou coupure réelle."
         )
         details = self.signal_details(signal, minutes)
         details["silent_minutes"] = minutes

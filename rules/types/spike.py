@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from pydantic import Field
 
+from listener.french import fr_number
 from listener.models import Signal
-from rules.types.base import EvalContext, Match, RuleType, SignalRuleOptions, fr_num, key_label, topic_of_key
+from rules.types.base import EvalContext, Match, RuleType, SignalRuleOptions, key_label, topic_of_key
 
 
 class SpikeOptions(SignalRuleOptions):
@@ -38,11 +39,11 @@ class SpikeRule(RuleType):
             ratio = observed / expected if expected > 0 else float("inf")
             if signal.score < options.min_score or observed < options.min_observed or ratio < options.min_ratio:
                 return None
-        title = f"Pic de mentions sur {label} : {fr_num(observed)} en {window} min (attendu {fr_num(expected, 1)})"
+        title = f"Pic de mentions sur {label} : {fr_number(observed)} en {window} min (attendu {fr_number(expected, 1)})"
         started = signal.started_at or signal.at
         summary = (
-            f"{fr_num(observed)} mentions en {window} min sur {label}, contre {fr_num(expected, 1)} habituellement "
-            f"(score {fr_num(signal.score, 1)}), depuis {ctx.local(started)}."
+            f"{fr_number(observed)} mentions en {window} min sur {label}, contre {fr_number(expected, 1)} habituellement "
+            f"(score {fr_number(signal.score, 1)}), depuis {ctx.local(started)}."
         )
         return Match(
             key=signal.key,

@@ -10,8 +10,9 @@ from datetime import timedelta
 
 from pydantic import Field
 
+from listener.french import fr_number
 from listener.timeutil import to_iso
-from rules.types.base import EvalContext, Match, RuleType, SignalRuleOptions, fr_num, key_label, topic_of_key
+from rules.types.base import EvalContext, Match, RuleType, SignalRuleOptions, key_label, topic_of_key
 
 
 class VolumeOptions(SignalRuleOptions):
@@ -50,10 +51,10 @@ class VolumeRule(RuleType):
                 Match(
                     key=key,
                     at=ctx.as_of,
-                    title=f"Volume élevé sur {label} : {fr_num(total)} mentions en {window} min (seuil {fr_num(options.min_count)})",
+                    title=f"Volume élevé sur {label} : {fr_number(total)} mentions en {window} min (seuil {fr_number(options.min_count)})",
                     summary=(
-                        f"{fr_num(total)} mentions sur {label} au cours des {window} dernières minutes, "
-                        f"au-dessus du seuil de {fr_num(options.min_count)} fixé par la règle « {self.name} »."
+                        f"{fr_number(total)} mentions sur {label} au cours des {window} dernières minutes, "
+                        f"au-dessus du seuil de {fr_number(options.min_count)} fixé par la règle « {self.name} »."
                     ),
                     episode=episode,
                     topic=topic_of_key(key),
