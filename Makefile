@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo test bench lint train clean
+.PHONY: install browser demo demo-canaux test bench lint train clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/vigie demo $(DEMO_ARGS)
+
+# The same demo with its alerts and crisis sent to every channel (Slack, e-mail, webhook, Teams, Tchap/Matrix,
+# Mattermost, SMS), each against a local fake server; prints what each one received.
+demo-canaux: $(STAMP)
+	$(PY) -m tests.fakes.all_channels $(DEMO_ARGS)
 
 # Debian's chromium renders the digest and the dashboard in the browser tests (installed when missing).
 browser:

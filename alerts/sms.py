@@ -344,9 +344,11 @@ class SmsChannel:
 
     async def send(self, n: Notification) -> str | None:
         s = self.settings
-        if not s.admits(n.severity, n.row.recipient_group):
+        # Routing checked the severity it knew; a row about alerts is checked again against theirs.
+        severity = n.severity if n.alerts else s.min_severity
+        if not s.admits(severity, n.row.recipient_group):
             raise PermanentError(f"SMS non envoyé : réservé aux alertes {s.min_severity} des groupes "
-                                 f"{', '.join(s.groups)} (ici {n.severity}, groupe {n.row.recipient_group or '—'})")
+                                 f"{', '.join(s.groups)} (ici {severity}, groupe {n.row.recipient_group or '—'})")
         number = n.row.target
         lock = self._locks.setdefault(number, asyncio.Lock())
         async with lock:

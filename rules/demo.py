@@ -18,12 +18,15 @@ from rules import posting_queue
 log = logging.getLogger("vigie.demo")
 
 
-def demo_overrides(settings: Any) -> dict[str, Any]:
+def demo_overrides(settings: Any, *, keep_channels: bool = False) -> dict[str, Any]:
     """Settings changes for the demo: posts are never really published (dry-run), and every alert goes to
-    the console only (the cell's group), so a fresh machine needs no Slack token or SMTP server."""
+    the console only (the cell's group), so a fresh machine needs no Slack token or SMTP server.
+    `keep_channels` keeps the configured channels and groups (`make demo-canaux` points them at fakes)."""
     rules = settings.rules
     posting_config = rules.posting.model_dump(mode="json")
     posting_config["mode"] = "dry-run"
+    if keep_channels:
+        return {"rules": {"posting": posting_config}}
     groups = {}
     for name, group in rules.groups.items():
         data = group.model_dump(mode="json")

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from alerts.outbox import enqueue
-from listener.store import Store
+from listener.areas import open_store
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.sms import FakeOvh
@@ -65,7 +65,7 @@ async def test_sigkill_mid_delivery_loses_nothing_on_any_new_channel(tmp_path, m
         config = write_config(tmp_path, hs=hs, ovh=ovh)
         targets = {"teams": teams.webhook_url(), "matrix": hs.room(), "mattermost": mm.hook_url(),
                    "sms": "+33612345678"}
-        store = Store(db)
+        store = open_store(db)
         for i in range(PER_CHANNEL):
             alert = add_alert(store, title=f"Alerte {i}")
             for channel, target in targets.items():

@@ -56,7 +56,8 @@ def check_config(config_path: Path | None) -> None:
             click.echo(f"  {line}")
 
 
-def _demo_settings(config_path: Path | None, data: Path, out_dir: Path, port: int, speed: str):
+def _demo_settings(config_path: Path | None, data: Path, out_dir: Path, port: int, speed: str,
+                   keep_channels: bool = False):
     settings = settings_for(config_path)
     replay = {"name": "demo", "type": "replay", "path": str(data), "speed": speed if speed == "max" else float(speed)}
     changes = {
@@ -69,7 +70,7 @@ def _demo_settings(config_path: Path | None, data: Path, out_dir: Path, port: in
     except ImportError:
         demo_overrides = None
     if demo_overrides is not None:
-        changes.update(demo_overrides(settings))
+        changes.update(demo_overrides(settings, keep_channels=keep_channels))
     return override(settings, changes)
 
 
@@ -80,14 +81,17 @@ def _demo_settings(config_path: Path | None, data: Path, out_dir: Path, port: in
 @click.option("--port", default=8080, show_default=True, help="Port de l'interface web de la démo.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"),
               show_default=True, help="Dossier de la base de démonstration (recréée à chaque lancement).")
+@click.option("--canaux-configures", "keep_channels", is_flag=True,
+              help="Envoyer aussi aux canaux et groupes de la configuration (défaut : la console seulement).")
 @click.option("-v", "--verbose", is_flag=True, help="Journal détaillé.")
-def demo(config_path: Path | None, once: bool, speed: str, port: int, out_dir: Path, verbose: bool) -> None:
+def demo(config_path: Path | None, once: bool, speed: str, port: int, out_dir: Path, keep_channels: bool,
+         verbose: bool) -> None:
     """Rejoue 36 h de mentions d'une ville fictive dans le démon complet et montre les alertes."""
     data = DEMO_DIR / "rivebelle.jsonl"
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    settings = _demo_settings(config_path, data, out_dir, port, speed)
+    settings = _demo_settings(config_path, data, out_dir, port, speed, keep_channels)
     configure_logging(settings.logging.model_copy(update={"level": "WARNING"}), verbose=verbose)
     clock = ReplayClock()
     app = Vigie(settings, clock=clock)
