@@ -74,14 +74,18 @@ def channels_command(example: str | None, config_path: Path | None) -> None:
         click.echo(plugin.example.strip())
         return
     enabled: dict[str, bool] = {}
+    missing: dict[str, list[str]] = {}
     try:
         settings = settings_for(config_path)
         enabled = {p.name: getattr(settings.alerts, p.name).enabled for p in registry.PLUGINS}
+        missing = {p.name: getattr(getattr(settings.alerts, p.name), "problems", list)() for p in registry.PLUGINS}
     except VigieError:
         pass  # no readable configuration: describe the channels anyway
     width = max(len(p.name) for p in registry.PLUGINS)
     for plugin in registry.PLUGINS:
         state = "" if plugin.name not in enabled else (" [activé]" if enabled[plugin.name] else " [désactivé]")
+        if enabled.get(plugin.name) and missing.get(plugin.name):
+            state = f" [activé — à compléter : {', '.join(missing[plugin.name])}]"
         click.echo(f"{plugin.name:<{width}}  {plugin.description}{state}")
         click.echo(f"{'':<{width}}  destinataire : {plugin.target}")
     click.echo("\nDans un groupe de destinataires, chaque canal a sa clé : "

@@ -42,6 +42,12 @@ class EmailSettings(StrictModel):
     # Where "se désabonner" of the digest goes (mailto: or https:), empty: the from address.
     unsubscribe: str = ""
 
+    def problems(self) -> list[str]:
+        """What is missing before this channel can deliver (French, for `vigie alerts channels`)."""
+        if self.username and not secret_from_env(self.password_env):
+            return [f"mot de passe SMTP absent ({self.password_env})"]
+        return []
+
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _AUTOLINK = re.compile(r"(?i)(://|www\.|(?<=\w)@|\.(?=[a-z]{2,}\b))")

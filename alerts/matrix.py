@@ -9,7 +9,8 @@ txnId and the homeserver answers with the event it already has instead of postin
 The event has a plain `body` and an HTML `formatted_body` (org.matrix.custom.html) that we build
 ourselves from the allowed tags; untrusted text is HTML-escaped, and @, :// and www. are broken with a
 zero-width space in both. `m.mentions: {}` says the event mentions nobody, which also turns off the
-legacy push rules that would ping on "@room" or a display name found in the text.
+legacy push rules that would ping on "@room" or a display name found in the text. An update to an
+alert goes in the thread of its first message; an escalation replies to it in the room.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from urllib.parse import quote
 
 from pydantic import Field
 
-from alerts.channels import ChannelPlugin, PermanentError
+from alerts import outbox
+from alerts.channels import ChannelPlugin, Deferred, PermanentError
 from alerts.console import format_notification
 from alerts.http import HttpClient, check, dumps
 from alerts.render import AlertInfo, Notification, fr_num, one_line, safe_url
@@ -48,6 +50,11 @@ class MatrixSettings(StrictModel):
     msgtype: Literal["m.text", "m.notice"] = "m.text"
     # Seconds before a call is abandoned.
     timeout: float = Field(default=15.0, gt=0)
+
+    def problems(self) -> list[str]:
+        """What is missing before this channel can deliver (French, for `vigie alerts channels`)."""
+        found = [] if safe_url(self.homeserver) else ["serveur (homeserver)"]
+        return found + ([] if secret_from_env(self.token_env) else [f"jeton absent ({self.token_env})"])
 
 
 def inert(text: Any, limit: int | None = None) -> str:
@@ -111,8 +118,9 @@ def render_event(n: Notification, msgtype: str = "m.text") -> dict[str, Any]:
 class MatrixChannel:
     name = "matrix"
 
-    def __init__(self, settings: MatrixSettings, session=None) -> None:
+    def __init__(self, settings: MatrixSettings, store=None, session=None) -> None:
         self.settings = settings
+        self.store = store
         self.http = HttpClient(session, timeout=settings.timeout)
         self._rooms: dict[str, str] = {}
 
@@ -162,8 +170,31 @@ class MatrixChannel:
         event = document.get("event_id") if isinstance(document, dict) else None
         return str(event or f"HTTP {answer.status}")
 
+    def relation(self, n: Notification) -> dict[str, Any] | None:
+        """An update goes in the thread of the alert's first message, an escalation replies to it in the
+        room (so it is seen); None when there is no first message to hang on."""
+        if self.store is None or not n.alerts or n.kind not in ("alert_update", "escalation"):
+            return None
+        first = outbox.first_delivery(self.store, channel=self.name, target=n.row.target, alert_id=n.alerts[0].id,
+                                      before_id=n.row.id)
+        if first is None or first.state == "dead":
+            return None
+        if first.state != "sent":
+            raise Deferred("message d'origine pas encore envoyé")
+        event = first.external_ref or ""
+        if not event.startswith("$"):
+            return None
+        if n.kind == "escalation":
+            return {"m.in_reply_to": {"event_id": event}}
+        return {"rel_type": "m.thread", "event_id": event, "is_falling_back": True,
+                "m.in_reply_to": {"event_id": event}}
+
     async def send(self, n: Notification) -> str | None:
-        return await self.put_event(n.row.target, render_event(n, self.settings.msgtype), n.row.idempotency_key)
+        content = render_event(n, self.settings.msgtype)
+        relation = self.relation(n)
+        if relation:
+            content["m.relates_to"] = relation
+        return await self.put_event(n.row.target, content, n.row.idempotency_key)
 
     async def send_digest(self, digest, target: str, key: str) -> str | None:
         from alerts.digest import render_text
@@ -197,5 +228,5 @@ PLUGIN = ChannelPlugin(
     target="salon Matrix (!identifiant:serveur ou #alias:serveur)",
     settings=MatrixSettings,
     example=EXAMPLE,
-    create=lambda settings, ctx: MatrixChannel(settings, ctx.http),
+    create=lambda settings, ctx: MatrixChannel(settings, ctx.store, ctx.http),
 )

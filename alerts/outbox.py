@@ -223,3 +223,15 @@ def dead_since(store: Store, since: datetime) -> int:
         "SELECT count(*) FROM outbox WHERE state = 'dead' AND updated_at >= ?", [to_iso(since)]
     ).fetchone()[0]
 
+
+
+def first_delivery(store: Store, *, channel: str, target: str, alert_id: int, before_id: int) -> OutboxRow | None:
+    """The first `alert` row that carried this alert to this channel and target: updates and escalations
+    thread on the message it produced (its external_ref)."""
+    found = store.conn.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND target = ? AND kind = 'alert' AND id < ? "
+        "AND (alert_id = ? OR EXISTS (SELECT 1 FROM json_each(outbox.payload, '$.alert_ids') WHERE value = ?)) "
+        "ORDER BY id LIMIT 1",
+        [channel, target, before_id, alert_id, alert_id],
+    ).fetchone()
+    return _row(found) if found else None

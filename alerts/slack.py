@@ -21,6 +21,7 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from alerts import outbox
 from alerts.channels import ChannelPlugin, Deferred, PermanentError, TransientError
 from alerts.render import CRISIS_EMOJI, AlertInfo, Notification, fr_num, one_line
 from listener.settings_base import StrictModel, secret_from_env
@@ -40,6 +41,10 @@ class SlackSettings(StrictModel):
     max_retry_after: float = Field(default=30.0, ge=0)
     # Link to the web UI shown in messages (empty: no link). Prefer [alerts] ui_url, read by every channel.
     ui_url: str = ""
+
+    def problems(self) -> list[str]:
+        """What is missing before this channel can deliver (French, for `vigie alerts channels`)."""
+        return [] if secret_from_env(self.token_env) else [f"jeton absent ({self.token_env})"]
 
 
 PERMANENT_ERRORS = {
@@ -277,12 +282,9 @@ class SlackChannel:
         return (found[0], found[1]) if found else None
 
     def _original_pending(self, alert_id: int, target: str, row_id: int) -> bool:
-        return self.store.conn.execute(
-            "SELECT 1 FROM outbox WHERE channel = 'slack' AND target = ? AND kind = 'alert' AND id < ? "
-            "AND state IN ('pending', 'sending') AND (alert_id = ? OR EXISTS (SELECT 1 FROM json_each(outbox.payload, "
-            "'$.alert_ids') WHERE value = ?))",
-            [target, row_id, alert_id, alert_id],
-        ).fetchone() is not None
+        first = outbox.first_delivery(self.store, channel=self.name, target=target, alert_id=alert_id,
+                                      before_id=row_id)
+        return first is not None and first.state in ("pending", "sending")
 
     def _remember(self, n: Notification, channel_id: str, ts: str) -> None:
         with self.store.transaction():

@@ -314,6 +314,15 @@ class SmsSettings(StrictModel):
         """Whether an alert of this severity for this recipient group may be texted."""
         return RANK.get(severity, 0) >= RANK[self.min_severity] and group in self.groups
 
+    def problems(self) -> list[str]:
+        """What is missing before this channel can deliver (French, for `vigie alerts channels`)."""
+        if self.provider == "http":
+            return [] if safe_url(self.http.url) else ["adresse de la passerelle ([alerts.sms.http] url)"]
+        o = self.ovh
+        found = [] if o.service_name else ["compte SMS ([alerts.sms.ovh] service_name)"]
+        return found + [f"identifiant absent ({env})" for env in (o.application_key_env, o.application_secret_env,
+                                                                   o.consumer_key_env) if not secret_from_env(env)]
+
     @property
     def budget(self) -> int:
         return SINGLE if self.max_parts == 1 else PART * self.max_parts

@@ -33,6 +33,10 @@ class WebhookSettings(StrictModel):
     secret_env: str = "VIGIE_WEBHOOK_SECRET"
     timeout: float = Field(default=15.0, gt=0)
 
+    def problems(self) -> list[str]:
+        """What is missing before this channel can deliver (French, for `vigie alerts channels`)."""
+        return [] if secret_from_env(self.secret_env) else [f"secret absent, envois non signés ({self.secret_env})"]
+
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 

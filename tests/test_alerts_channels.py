@@ -30,11 +30,15 @@ def test_every_channel_has_settings_a_recipient_key_and_a_valid_example():
 def test_cli_lists_each_channel_with_its_french_description(tmp_path):
     from listener.cli import main
 
-    result = CliRunner().invoke(main, ["alerts", "channels"], env={"VIGIE_CONFIG": str(tmp_path / "absent.toml")})
+    env = {"VIGIE_CONFIG": str(tmp_path / "absent.toml"), "VIGIE_MATRIX_TOKEN": None, "VIGIE_SLACK_TOKEN": "xoxb-1"}
+    result = CliRunner().invoke(main, ["alerts", "channels"], env=env)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     for plugin in registry.PLUGINS:
         assert any(line.startswith(plugin.name) and plugin.description in line for line in lines), plugin.name
+    by_name = {line.split()[0]: line for line in lines if line and not line.startswith(" ")}
+    assert "[activé — à compléter : serveur (homeserver), jeton absent (VIGIE_MATRIX_TOKEN)]" in by_name["matrix"]
+    assert by_name["slack"].endswith("[activé]") and by_name["teams"].endswith("[activé]")
     example = CliRunner().invoke(main, ["alerts", "channels", "--exemple", "webhook"])
     assert example.exit_code == 0 and "[alerts.webhook]" in example.output
     unknown = CliRunner().invoke(main, ["alerts", "channels", "--exemple", "pigeon"])

@@ -101,3 +101,26 @@ async def test_refusals_stop_with_a_french_reason(store, hs, monkeypatch, case, 
     dead = state(store, row)
     assert dead.state == "dead" and dead.attempts == 1 and dead.last_error == reason
     assert not hs.events
+
+
+async def test_update_goes_in_the_thread_of_the_first_message_and_escalation_replies(store, hs):
+    from alerts.outbox import enqueue
+    from tests.test_alerts_data import T0
+
+    first = queue_alert(store, "matrix", hs.room())
+    alert = state(store, first).alert_id
+    update = enqueue(store, kind="alert_update", channel="matrix", target=hs.room(), payload={"alert_ids": [alert]},
+                     idempotency_key="update:1", at=T0, alert_id=alert, recipient_group="astreinte")
+    escalation = enqueue(store, kind="escalation", channel="matrix", target=hs.room(), at=T0, alert_id=alert,
+                         payload={"alert_ids": [alert], "level": 1}, idempotency_key="escalation:1",
+                         recipient_group="astreinte")
+    hs.delay = 0.2  # the first message is still on its way when the update is claimed: it waits
+    await deliver(store, settings_for(hs))
+    original = hs.events[0]
+    assert "m.relates_to" not in original["content"]
+    by_kind = {("thread" if e["content"]["m.relates_to"].get("rel_type") else "reply"): e for e in hs.events[1:]}
+    threaded, reply = by_kind["thread"], by_kind["reply"]
+    assert threaded["content"]["m.relates_to"]["rel_type"] == "m.thread"
+    assert threaded["content"]["m.relates_to"]["event_id"] == original["event_id"]
+    assert reply["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": original["event_id"]}}
+    assert state(store, update).state == "sent" and state(store, escalation).state == "sent"

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from alerts import outbox
-from alerts.sms import GSM7_BASIC, GSM7_EXTENDED, gsm_length, split, to_gsm7
+from alerts.sms import GSM7_BASIC, GSM7_EXTENDED, gsm_length, ovh_tag, split, to_gsm7
 from tests.channel_cases import HOSTILE_CHAT, alerts_settings, deliver, queue_alert, state
 from tests.fakes.sms import FakeOvh, FakeSmsGateway
 from tests.test_alerts_data import T0
@@ -81,11 +81,11 @@ async def test_only_configured_groups_and_severities_are_texted(store, ovh):
     assert ("astreinte", "sms", "critical") in rows
     assert ("astreinte", "sms", "warning") not in rows and ("cellule", "sms", "critical") not in rows
     assert ("cellule", "email", "warning") in rows  # the other channels are not affected
-    # A row queued by hand past the gate is refused by the channel itself.
+    # A row about a warning alert queued by hand past the gate is refused by the channel itself.
     row = queue_alert(store, "sms", NUMBER, severity="warning", key="hand")
     await deliver(store, ovh_settings(ovh))
     assert state(store, row).last_error.startswith("SMS non envoyé : réservé aux alertes critical des groupes astreinte")
-    assert not ovh.sms
+    assert [sms["tag"] for sms in ovh.sms] == [ovh_tag(f"alert:critical:astreinte:sms:{NUMBER}")]  # routed one only
 
 
 async def test_per_hour_cap_per_number(store, ovh):
