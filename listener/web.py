@@ -19,6 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from listener.auth.guard import Guard, actor_of, identity_of
 from listener.auth.sessions import COOKIE
 from listener.auth.users import record_action
+from listener.workspace.api import WORKSPACE_KEY, Workspace
+from listener.workspace.api import routes as workspace_routes
 
 if TYPE_CHECKING:
     from listener.app import Vigie
@@ -43,6 +45,9 @@ _TEMPLATES = jinja2.Environment(
 # The workspace's pages: path → (template, title, menu entry).
 PAGES = {
     "/": ("dashboard.html", "Tableau de bord"),
+    "/incidents": ("incidents.html", "Incidents"),
+    "/mentions": ("explorer.html", "Mentions"),
+    "/publications": ("desk.html", "Publications"),
 }
 
 __all__ = ["VIGIE_KEY", "actor_of", "build_web_app", "get_app", "identity_of", "require_api_token"]
@@ -226,6 +231,7 @@ def build_web_app(app: Vigie) -> web.Application:
     application.add_routes(
         [
             *routes,
+            web.get("/incidents/{id}", page),
             web.get("/login", login_form),
             web.post("/login", login_submit),
             web.post("/logout", logout),
@@ -236,6 +242,8 @@ def build_web_app(app: Vigie) -> web.Application:
             web.get("/api/mentions", api_mentions),
         ]
     )
+    application[WORKSPACE_KEY] = Workspace(app)
+    application.add_routes(workspace_routes())
     application.router.add_static("/ui/", UI_DIR / "static", show_index=False)
     application.add_routes(app.routes)
     return application

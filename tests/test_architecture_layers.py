@@ -57,6 +57,7 @@ FLOORS: dict[str, int] = {
     "listener.settings": 6,
     "listener.cli": 6,
     "listener.auth.cli": 6,  # vigie users: a command of the root's CLI
+    "listener.workspace": 6,  # the web workspace: reads every area's tables, acts through rules' posting queue
     "listener.web": 6,
     "listener.webui": 6,
     "listener.demo": 6,

@@ -32,9 +32,14 @@ async def test_dashboard_page_and_assets_are_served_with_a_strict_policy(make_se
         for asset in ("/ui/common.js", "/ui/vigie.css", "/ui/vendor/uPlot.iife.min.js"):
             async with http.get(base + asset) as response:
                 assert response.status == 200, asset
-        for script in ("/ui/common.js", "/ui/vigie.js"):
-            async with http.get(base + script) as response:
+        from listener.web import UI_DIR
+
+        for script in sorted((UI_DIR / "static").glob("*.js")):
+            async with http.get(f"{base}/ui/{script.name}") as response:
+                assert response.status == 200
                 assert "innerHTML" not in await response.text()  # data is only ever set with textContent
+        async with http.get(f"{base}/ui/../templates/base.html") as response:
+            assert response.status in (403, 404)
     await app.stop()
 
 

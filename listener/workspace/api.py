@@ -1,0 +1,416 @@
+"""The workspace's JSON API: dashboard, volume chart, mention explorer and CSV export, incident context,
+posting desk. Reads need any account (or the API token); the desk's actions need the `posts` permission
+(the guard checks it, with the CSRF token) and are recorded under the account that made them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from listener.auth.guard import actor_of, identity_of
+from listener.timeutil import parse_time, to_iso
+from listener.workspace import dashboard, desk, explorer
+
+log = logging.getLogger("vigie.workspace")
+
+DEFAULT_KEYS = ("all",)
+MAX_HOURS = 24 * 31
+
+
+def _app(request: web.Request) -> Any:
+    from listener.web import get_app
+
+    return get_app(request)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _hours(request: web.Request, default: float = 36) -> float:
+    try:
+        hours = float(request.query.get("hours", default))
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "hours doit être un nombre"}', content_type="application/json") from None
+    return max(1.0, min(hours, MAX_HOURS))
+
+
+def _keys(request: web.Request) -> list[str]:
+    raw = request.query.get("keys", "")
+    keys = [k.strip()[:120] for k in raw.split(",") if k.strip()]
+    return keys[: dashboard.MAX_KEYS] or list(DEFAULT_KEYS)
+
+
+def _as_of(request: web.Request) -> datetime:
+    """The end of what is shown: ?until=…, else the daemon's clock (the replay's recorded time in the demo)."""
+    until = request.query.get("until")
+    if until:
+        try:
+            return parse_time(until)
+        except ValueError:
+            raise web.HTTPBadRequest(text='{"error": "until : date invalide"}', content_type="application/json") from None
+    return _app(request).clock.now()
+
+
+class Workspace:
+    """Per-daemon state of the workspace API: the key names and the trending cache."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.names = key_names(app.settings)
+        self.trending = dashboard.TrendingCache(self._compute_trending, ttl=300.0)
+        self.bands = dashboard.BandCache(app.settings.detectors.spikes)
+
+    def _compute_trending(self, key: tuple[str, int]) -> list[dict[str, Any]]:
+        as_of, hours = parse_time(key[0]), key[1]
+        return dashboard.trending_terms(self.app.store.path, as_of, hours, self.app.settings.detectors.trending)
+
+    async def trending_for(self, as_of: datetime, hours: int, wait: bool) -> tuple[list[dict[str, Any]] | None, bool]:
+        """Cached trending terms; a refresh runs in a worker thread (the event loop stays free)."""
+        key = (to_iso(as_of.replace(second=0, microsecond=0) - timedelta(minutes=as_of.minute % 5)), hours)
+        value, stale = self.trending.get(key)
+        if stale:
+            task = asyncio.get_running_loop().run_in_executor(None, self.trending.refresh, key)
+            if wait or value is None:
+                try:
+                    value = await asyncio.wait_for(asyncio.shield(task), 0.05 if not wait else 30)
+                except TimeoutError:
+                    return value, True
+        return value, False
+
+
+WORKSPACE_KEY: web.AppKey[Workspace] = web.AppKey("vigie.workspace", Workspace)
+
+
+def key_names(settings: Any) -> dict[str, str]:
+    """French names of topic and crisis keys, from the configured taxonomy and the crisis lexicon."""
+    names: dict[str, str] = {}
+    try:
+        from classifiers import classifier_settings
+        from classifiers.crisis import load_lexicon
+
+        section = classifier_settings(settings.classifiers, settings.resolve)
+        for topic in section.topics:
+            names[f"topic:{topic.name}"] = topic.label or topic.name
+        for kind, label in load_lexicon(section.crisis_lexicon).labels.items():
+            names[f"crisis:{kind}"] = label
+    except (OSError, ValueError) as exc:  # names only: the dashboard still works with raw keys
+        log.warning("workspace: topic and crisis names unavailable: %s", exc)
+    return names
+
+
+def _workspace(request: web.Request) -> Workspace:
+    return request.app[WORKSPACE_KEY]
+
+
+def _incidents_table(store) -> bool:
+    return store.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'incidents'").fetchone() is not None
+
+
+_SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END"
+
+
+def open_incidents(store, limit: int = 20, *, everything: bool = False) -> list[dict[str, Any]]:
+    """Incidents (rules' incidents table), or alerts while the incidents area is not installed; open ones
+    by severity, or every one newest first."""
+    table, opened, kind = ("incidents", "opened_at", "incident") if _incidents_table(store) else ("alerts", "created_at", "alert")
+    where = "" if everything else "WHERE status IN ('open', 'acknowledged')"
+    order = "id DESC" if everything else f"{_SEVERITY_ORDER}, updated_at DESC"
+    rows = store.conn.execute(
+        f"SELECT id, title, severity, status, {opened}, updated_at, acked_by FROM {table} {where} "
+        f"ORDER BY {order} LIMIT ?", [limit]).fetchall()
+    return [{"id": i, "title": t, "severity": s, "status": st, "opened_at": o, "updated_at": u, "acked_by": a,
+             "kind": kind} for i, t, s, st, o, u, a in rows]
+
+
+async def api_incident_list(request: web.Request) -> web.Response:
+    everything = request.query.get("status") == "all"
+    return web.json_response({"incidents": open_incidents(_app(request).store, 200, everything=everything)})
+
+
+async def api_dashboard(request: web.Request) -> web.Response:
+    """Everything the dashboard's first screen shows, in one answer."""
+    app = _app(request)
+    workspace = _workspace(request)
+    hours = _hours(request)
+    as_of = _as_of(request)
+    window = dashboard.window_for(as_of, hours)
+    keys = _keys(request)
+    store = app.store
+    volume = dashboard.volume(store, keys, window, workspace.bands, app.clock.now(), app.tz)
+    for series in volume["series"]:
+        series["label"] = dashboard.label_of(series["key"], workspace.names)
+    trending, pending = await workspace.trending_for(as_of, min(int(hours), 24), wait=request.query.get("wait") == "1")
+    open_alerts = store.conn.execute("SELECT count(*) FROM alerts WHERE status = 'open'").fetchone()[0]
+    return web.json_response({
+        "as_of": to_iso(as_of), "hours": hours, "institution": app.settings.institution.name,
+        "crisis": dashboard.crisis_history(store),
+        "volume": volume, "alerts": dashboard.alert_marks(store, window),
+        "shares": dashboard.shares(store, window),
+        "top_authors": dashboard.top_authors(store, window),
+        "new_terms": dashboard.new_terms(store, window),
+        "trending": trending or [], "trending_pending": pending,
+        "incidents": open_incidents(store), "open_alerts": open_alerts,
+    })
+
+
+async def api_volume(request: web.Request) -> web.Response:
+    app = _app(request)
+    workspace = _workspace(request)
+    window = dashboard.window_for(_as_of(request), _hours(request))
+    keys = _keys(request)
+    volume = dashboard.volume(app.store, keys, window, workspace.bands, app.clock.now(), app.tz)
+    for series in volume["series"]:
+        series["label"] = dashboard.label_of(series["key"], workspace.names)
+    return web.json_response({"volume": volume, "alerts": dashboard.alert_marks(app.store, window, keys)})
+
+
+async def api_volume_keys(request: web.Request) -> web.Response:
+    app = _app(request)
+    window = dashboard.window_for(_as_of(request), _hours(request))
+    return web.json_response({"keys": dashboard.available_keys(app.store, window, _workspace(request).names)})
+
+
+def _filters(request: web.Request) -> explorer.Filters:
+    try:
+        return explorer.Filters.from_query(request.query)
+    except explorer.ExplorerError as exc:
+        raise web.HTTPBadRequest(text=f'{{"error": "{exc}"}}', content_type="application/json") from None
+
+
+async def api_explorer(request: web.Request) -> web.Response:
+    app = _app(request)
+    filters = _filters(request)
+    try:
+        limit = int(request.query.get("limit", "50"))
+        offset = int(request.query.get("offset", "0"))
+    except ValueError:
+        return _error(400, "limit et offset doivent être des entiers")
+    mentions = explorer.search(app.store, filters, limit=limit, offset=offset)
+    sources = [row[0] for row in app.store.conn.execute("SELECT DISTINCT source FROM cursors UNION "
+                                                        "SELECT DISTINCT source FROM mentions LIMIT 50")]
+    names = _workspace(request).names
+    return web.json_response({
+        "mentions": mentions, "offset": offset, "limit": limit,
+        "facets": {"sources": sorted(set(sources)),
+                   "topics": [{"name": k.partition(":")[2], "label": v} for k, v in names.items() if k.startswith("topic:")],
+                   "crisis": [{"name": k.partition(":")[2], "label": v} for k, v in names.items() if k.startswith("crisis:")]},
+    })
+
+
+async def api_explorer_csv(request: web.Request) -> web.StreamResponse:
+    app = _app(request)
+    filters = _filters(request)
+    stamp = app.clock.now().strftime("%Y%m%d-%H%M")
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="vigie-mentions-{stamp}.csv"',
+        "Cache-Control": "no-store"})
+    await response.prepare(request)
+    for chunk in explorer.export_csv(explorer.rows_for_export(app.store, filters)):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def api_incident_context(request: web.Request) -> web.Response:
+    """What the incident page draws beside the incident itself: the volume of its keys around it, its
+    evidence mentions (with their explanation words), the crisis actions and the posts held meanwhile."""
+    app = _app(request)
+    store = app.store
+    try:
+        item_id = int(request.match_info["id"])
+    except ValueError:
+        return _error(400, "identifiant invalide")
+    item = incident_item(store, item_id)
+    if item is None:
+        return _error(404, f"incident n° {item_id} introuvable")
+    opened, updated, resolved = item["opened_at"], item["updated_at"], item["resolved_at"]
+    keys, evidence = item["keys"], item["evidence"]
+    start = parse_time(opened) - timedelta(hours=6)
+    end = max(parse_time(resolved or updated) + timedelta(hours=2), parse_time(opened) + timedelta(hours=6))
+    end = min(end, max(app.clock.now(), parse_time(updated)))
+    hours = max(1.0, (end - start).total_seconds() / 3600)
+    window = dashboard.window_for(end, hours)
+    plotted = [k for k in keys if isinstance(k, str)][: dashboard.MAX_KEYS - 1] or ["all"]
+    workspace = _workspace(request)
+    volume = dashboard.volume(store, plotted, window, workspace.bands, app.clock.now(), app.tz)
+    names = workspace.names
+    for series in volume["series"]:
+        series["label"] = dashboard.label_of(series["key"], names)
+    ids = [int(i) for i in evidence if isinstance(i, int | str) and str(i).isdigit()][:30]
+    mentions = []
+    if ids:
+        marks = ",".join("?" * len(ids))
+        cols = [c.strip() for c in explorer._COLUMNS.split(",")]
+        for values in store.conn.execute(f"SELECT {explorer._COLUMNS} FROM mentions WHERE id IN ({marks}) "
+                                         "ORDER BY created_at", ids):
+            mentions.append(explorer.present(dict(zip(cols, values, strict=True)), []))
+    crisis = store.conn.execute(
+        "SELECT at, from_state, to_state, actor, reason FROM crisis_log WHERE at >= ? AND at <= ? ORDER BY id",
+        [to_iso(start), to_iso(end + timedelta(hours=12))]).fetchall()
+    held = _held_posts(store, start)
+    return web.json_response({
+        "item": item, "volume": volume, "alerts": dashboard.alert_marks(store, window, plotted),
+        "evidence": mentions, "held_posts": held,
+        "crisis_actions": [dict(zip(("at", "from_state", "to_state", "actor", "reason"), r, strict=True)) for r in crisis],
+    })
+
+
+def incident_item(store, item_id: int) -> dict[str, Any] | None:
+    """The incident with its timeline (incident_events), or, without the incidents area, one alert with a
+    timeline made of its signals, notifications and acknowledgement."""
+    if _incidents_table(store):
+        row = store.conn.execute(
+            "SELECT id, title, severity, status, opened_at, updated_at, resolved_at, acked_by, acked_at, silenced_until, "
+            "keys, evidence, figures, facets FROM incidents WHERE id = ?", [item_id]).fetchone()
+        if row is None:
+            return None
+        names = ("id", "title", "severity", "status", "opened_at", "updated_at", "resolved_at", "acked_by", "acked_at",
+                 "silenced_until", "keys", "evidence", "figures", "facets")
+        item = dict(zip(names, row, strict=True))
+        for name, default in (("keys", []), ("evidence", []), ("figures", {}), ("facets", [])):
+            item[name] = dashboard.loads(item[name], default)
+        item["kind"] = "incident"
+        item["timeline"] = [
+            {"at": at, "kind": kind, "severity": severity, "text": text, "figures": dashboard.loads(figures, {}),
+             "alert_id": alert_id, "group": group}
+            for at, kind, severity, text, figures, alert_id, group in store.conn.execute(
+                "SELECT at, kind, severity, text, figures, alert_id, route_group FROM incident_events "
+                "WHERE incident_id = ? ORDER BY at, id", [item_id])]
+        return item
+    row = store.conn.execute(
+        "SELECT id, title, severity, status, created_at, updated_at, resolved_at, acked_by, acked_at, key, evidence, "
+        "details, summary FROM alerts WHERE id = ?", [item_id]).fetchone()
+    if row is None:
+        return None
+    (alert_id, title, severity, status, created, updated, resolved, acked_by, acked_at, key, evidence, details,
+     summary) = row
+    timeline = [{"at": at, "kind": "signal", "severity": sev, "text": f"signal {kind} sur {k} : {observed:g} observé"
+                 + (f", {expected:.1f} attendu" if expected is not None else ""), "figures": {}}
+                for kind, k, at, sev, observed, expected in store.conn.execute(
+                    "SELECT kind, key, at, severity, coalesce(observed, 0), expected FROM signals WHERE key = ? "
+                    "AND at >= ? AND at <= ? ORDER BY at LIMIT 50",
+                    [key, to_iso(parse_time(created) - timedelta(hours=1)), updated])]
+    timeline.append({"at": created, "kind": "alert", "severity": severity, "text": title, "figures": {}})
+    for kind, channel, target, state, at, sent in store.conn.execute(
+            "SELECT kind, channel, target, state, created_at, sent_at FROM outbox WHERE alert_id = ? ORDER BY id",
+            [alert_id]):
+        timeline.append({"at": sent or at, "kind": "notification", "severity": None,
+                         "text": f"{'mise à jour' if kind != 'alert' else 'notification'} {channel} → {target} : {state}",
+                         "figures": {}})
+    if acked_at:
+        timeline.append({"at": acked_at, "kind": "ack", "severity": None, "text": f"pris en charge par {acked_by}",
+                         "figures": {}})
+    timeline.sort(key=lambda entry: entry["at"] or "")
+    return {"id": alert_id, "title": title, "severity": severity, "status": status, "opened_at": created,
+            "updated_at": updated, "resolved_at": resolved, "acked_by": acked_by, "acked_at": acked_at,
+            "silenced_until": None, "keys": [key], "evidence": dashboard.loads(evidence, []),
+            "figures": dashboard.loads(details, {}), "facets": [], "summary": summary, "kind": "alert",
+            "timeline": timeline}
+
+
+def _held_posts(store, since: datetime) -> list[dict[str, Any]]:
+    if store.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'scheduled_posts'").fetchone() is None:
+        return []
+    rows = store.conn.execute(
+        "SELECT id, text, channel, category, scheduled_at, state, held_at, held_reason FROM scheduled_posts "
+        "WHERE held_at >= ? OR state = 'held' ORDER BY scheduled_at", [to_iso(since)]).fetchall()
+    return [{"id": i, "text": explorer.clean(t), "channel": c, "category": cat, "scheduled_at": s, "state": st,
+             "state_label": desk.state_label(st), "held_at": h, "held_reason": r}
+            for i, t, c, cat, s, st, h, r in rows]
+
+
+# -- posting desk ------------------------------------------------------------------------------------
+
+
+async def api_desk(request: web.Request) -> web.Response:
+    from rules import posting_queue
+    from rules.crisis_state import current_state
+
+    app = _app(request)
+    store = app.store
+    needed = app.settings.web.auth.held_post_approvals
+    state = current_state(store)["state"]
+    posts = posting_queue.list_posts(store, limit=300)
+    journal = desk.events(store, [p["id"] for p in posts])
+    items = []
+    for post in posts:
+        public = posting_queue.as_public(post)
+        public["text"] = explorer.clean(public.get("text"))
+        public["events"] = journal.get(post["id"], [])
+        public["approvals_needed"] = needed if post["state"] == "held" else (1 if post.get("needs_approval") else 0)
+        items.append(public)
+    identity = identity_of(request)
+    return web.json_response({"policy": desk.policy(state, app.settings.rules.posting, needed), "posts": items,
+                              "counts": posting_queue.summary(store), "me": identity.name if identity else None})
+
+
+async def _desk_action(request: web.Request, action: str) -> web.Response:
+    app = _app(request)
+    try:
+        post_id = int(request.match_info["id"])
+    except ValueError:
+        return _error(400, "identifiant de publication invalide")
+    identity = identity_of(request)
+    if identity is None:
+        return _error(401, "authentification requise")
+    account = actor_of(request, await _body(request))
+    now = app.clock.now()
+    try:
+        if action == "approve":
+            outcome = desk.approve(app.store, app.settings.rules.posting, post_id, account, now,
+                                   needed=app.settings.web.auth.held_post_approvals)
+        elif action == "release":
+            outcome = desk.release(app.store, post_id, account, now)
+        else:
+            outcome = desk.cancel(app.store, post_id, account, now)
+    except desk.DeskError as exc:
+        return _error(exc.status, str(exc))
+    from rules import posting_queue
+
+    return web.json_response({"message": outcome.message, "released": outcome.released,
+                              "post": posting_queue.as_public(outcome.post)})
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text='{"error": "corps JSON invalide"}', content_type="application/json") from None
+    return body if isinstance(body, dict) else {}
+
+
+async def api_post_approve(request: web.Request) -> web.Response:
+    return await _desk_action(request, "approve")
+
+
+async def api_post_release(request: web.Request) -> web.Response:
+    return await _desk_action(request, "release")
+
+
+async def api_post_cancel(request: web.Request) -> web.Response:
+    return await _desk_action(request, "cancel")
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/api/dashboard", api_dashboard),
+        web.get("/api/volume", api_volume),
+        web.get("/api/volume/keys", api_volume_keys),
+        web.get("/api/explorer", api_explorer),
+        web.get("/api/explorer.csv", api_explorer_csv),
+        web.get("/api/workspace/incidents", api_incident_list),
+        web.get("/api/workspace/incidents/{id}", api_incident_context),
+        web.get("/api/desk", api_desk),
+        web.post("/api/posts/{id}/approve", api_post_approve),
+        web.post("/api/posts/{id}/release", api_post_release),
+        web.post("/api/posts/{id}/cancel", api_post_cancel),
+    ]
