@@ -106,7 +106,7 @@ def rate_limit_delay(headers: CIMultiDictProxy[str] | dict[str, str], *, now: fl
     delay = _seconds_until(headers.get("Retry-After"), now=now)
     if delay is not None:
         return delay
-    for name in ("X-RateLimit-Reset", "RateLimit-Reset"):
+    for name in ("X-RateLimit-Reset", "RateLimit-Reset", "x-rate-limit-reset"):
         delay = _seconds_until(headers.get(name), now=now)
         if delay is not None:
             return delay
@@ -114,7 +114,7 @@ def rate_limit_delay(headers: CIMultiDictProxy[str] | dict[str, str], *, now: fl
 
 
 def quota_exhausted(headers: CIMultiDictProxy[str]) -> bool:
-    for name in ("X-RateLimit-Remaining", "RateLimit-Remaining"):
+    for name in ("X-RateLimit-Remaining", "RateLimit-Remaining", "x-rate-limit-remaining"):
         value = headers.get(name)
         if value is not None:
             try:
@@ -134,6 +134,7 @@ class PollingSource(Source):
         self.cursors: dict[str, Any] = {}
         self._own_session: aiohttp.ClientSession | None = None
         self._not_before = 0.0  # monotonic time before which no request is sent (quota exhausted)
+        self._auth_paused_until = 0.0  # monotonic time before which no poll is tried (token refused)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.health.extra.update(
             {"polls": 0, "requests": 0, "retries": 0, "rate_limited": 0, "last_status": None, "silent": False}
@@ -176,24 +177,49 @@ class PollingSource(Source):
         return self.settings.poll_interval * (1 + random.uniform(-spread, spread))
 
     async def poll_once(self, sink: MentionSink) -> None:
-        """One poll; an error is recorded and logged, never raised (the loop carries on)."""
+        """One poll; an error is recorded and logged, never raised (the loop carries on).
+
+        A refused or expired token pauses the source for `auth_retry_seconds` (no hammering of an API
+        that will say no); the secrets are read again before the next try, so a renewed token is used.
+        """
         self.health.extra["polls"] += 1
         started = time.perf_counter()
+        now = time.monotonic()
+        if self._auth_paused_until > now:
+            self.health.extra["auth_paused_seconds"] = round(self._auth_paused_until - now, 1)
+            self.update_silence()
+            return
+        if self._auth_paused_until:
+            self._auth_paused_until = 0.0
+            self.health.extra.pop("auth_paused_seconds", None)
+            self.reload_secrets()
         try:
             await self.poll(sink)
         except asyncio.CancelledError:
             raise
+        except FetchError as exc:
+            if exc.kind == "auth":
+                self._auth_paused_until = time.monotonic() + self.settings.auth_retry_seconds
+                self.health.extra["auth"] = "refused"
+                self.health.consecutive_errors = max(self.health.consecutive_errors, 2)
+            self.record_error(exc)
+            self.log.warning("poll of %s failed: %s", self.name, self.health.last_error)
         except Exception as exc:
             self.record_error(exc)
             self.log.warning("poll of %s failed: %s", self.name, self.health.last_error)
         else:
             self.record_success([])
+            if self.health.extra.get("auth") == "refused":
+                self.health.extra["auth"] = "ok"
         finally:
             self.health.extra["last_poll_seconds"] = round(time.perf_counter() - started, 3)
             self.update_silence()
 
     async def poll(self, sink: MentionSink) -> None:
         raise NotImplementedError
+
+    def reload_secrets(self) -> None:
+        """Read the credentials again (after a refused token); subclasses holding secrets override it."""
 
     # -- handing mentions over ------------------------------------------------------------------
 
@@ -239,6 +265,7 @@ class PollingSource(Source):
         item_time: Callable[[Any], float | None],
         to_mentions: Callable[[list[Any]], list[Mention]],
         overlap: float,
+        initial_pages: int | None = None,
     ) -> None:
         """Poll a newest-first listing paged with an opaque token (Bluesky `cursor`, Reddit `after`).
 
@@ -246,7 +273,8 @@ class PollingSource(Source):
         is read across polls, {"hw": t, "resume": token, "next_hw": t2}: each page is stored with the
         state that resumes right after it, so `max_pages` and crashes never leave a gap. A poll stops at
         the first page whose last item is older than hw - overlap (late arrivals are re-read; duplicates
-        are dropped). The first poll reads `initial_pages` pages and starts from there.
+        are dropped). The first poll reads `initial_pages` pages (the setting, unless the caller says otherwise: a stream
+        discovered later, such as a new post's comments, is read whole) and starts from there.
         """
         state = self.cursors.get(key) or {}
         hw: float | None = state.get("hw")
@@ -254,7 +282,7 @@ class PollingSource(Source):
         newest: float | None = state.get("next_hw")
         first = hw is None
         floor = hw - overlap if hw is not None else None
-        pages = self.settings.initial_pages if first else self.settings.max_pages
+        pages = (initial_pages or self.settings.initial_pages) if first else self.settings.max_pages
         for page in range(pages):
             items, next_token = await fetch_page(token, floor)
             times = [t for t in (item_time(item) for item in items) if t is not None]
@@ -407,6 +435,10 @@ async def run_streams(source: PollingSource, streams: Iterable[tuple[str, Any]])
             await poll_stream()
         except asyncio.CancelledError:
             raise
+        except FetchError as exc:
+            if exc.kind == "auth":
+                raise  # the token is refused for every stream: say so, and stop here
+            failures.append(f"{label}: {type(exc).__name__}: {exc}")
         except Exception as exc:
             failures.append(f"{label}: {type(exc).__name__}: {exc}")
     if failures:

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from listener.sources import bluesky, jetstream, mastodon, reddit, replay, rss
+from listener.sources import bluesky, facebook, jetstream, mastodon, reddit, replay, rss
 from listener.sources.base import Source, SourceContext, SourcePlugin
 
 PLUGINS: tuple[SourcePlugin, ...] = (
+    facebook.PLUGIN,
     mastodon.PLUGIN,
     bluesky.PLUGIN,
     jetstream.PLUGIN,

@@ -44,5 +44,7 @@ class PollingSourceSettings(BaseSourceSettings):
     max_response_bytes: int = Field(default=10_000_000, ge=1024)
     # Largest `raw` payload kept per mention (characters of JSON); bigger ones are trimmed.
     max_raw_chars: int = Field(default=20_000, ge=500)
+    # Seconds a source waits after its token was refused or expired before trying again (secrets re-read).
+    auth_retry_seconds: float = Field(default=900.0, ge=0)
     # User-Agent sent with every request (Reddit asks for a descriptive one).
     user_agent: str = DEFAULT_USER_AGENT

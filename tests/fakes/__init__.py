@@ -4,6 +4,7 @@ Every fake records the requests it received and can be told to misbehave on the 
 path: `fake.inject("500", path="/api/v1/timelines/tag/", times=2)`. Faults:
 - "500" / "503": a server error with a JSON body;
 - "429": rate limited, with `Retry-After: <retry_after>` (and the API's own rate-limit headers);
+- "429-bare": rate limited with no Retry-After at all (only the API's usual headers);
 - "reset": the connection is dropped before any answer;
 - "timeout": the answer is delayed by `delay` seconds (longer than the client's timeout);
 - "truncated": the real answer is cut half-way (Content-Length promises more, then the socket closes);
@@ -112,6 +113,8 @@ class FakeServer:
         if fault.kind == "429":
             headers = {**self.limit_headers(), **self.rate_limited_headers(fault.retry_after)}
             return web.json_response({"error": "Too many requests"}, status=429, headers=headers)
+        if fault.kind == "429-bare":
+            return web.json_response({"error": "Too many requests"}, status=429, headers=self.limit_headers())
         if fault.kind == "reset":
             assert request.transport is not None
             request.transport.abort()
