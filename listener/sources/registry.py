@@ -7,11 +7,12 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from listener.sources import bluesky, facebook, jetstream, mastodon, reddit, replay, rss
+from listener.sources import bluesky, facebook, instagram, jetstream, mastodon, reddit, replay, rss
 from listener.sources.base import Source, SourceContext, SourcePlugin
 
 PLUGINS: tuple[SourcePlugin, ...] = (
     facebook.PLUGIN,
+    instagram.PLUGIN,
     mastodon.PLUGIN,
     bluesky.PLUGIN,
     jetstream.PLUGIN,
