@@ -7,7 +7,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from listener.sources import bluesky, facebook, instagram, jetstream, mastodon, reddit, replay, rss
+from listener.sources import bluesky, facebook, instagram, jetstream, mastodon, reddit, replay, rss, threads
 from listener.sources.base import Source, SourceContext, SourcePlugin
 
 PLUGINS: tuple[SourcePlugin, ...] = (
@@ -17,6 +17,7 @@ PLUGINS: tuple[SourcePlugin, ...] = (
     bluesky.PLUGIN,
     jetstream.PLUGIN,
     rss.PLUGIN,
+    threads.PLUGIN,
     reddit.PLUGIN,
     replay.PLUGIN,
 )
