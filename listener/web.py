@@ -17,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from listener.auth.guard import Guard, actor_of, identity_of
+from listener.auth.oidc import OidcClient, OidcError
 from listener.auth.sessions import COOKIE
 from listener.auth.users import record_action
 from listener.workspace.api import WORKSPACE_KEY, Workspace
@@ -210,6 +211,53 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
+OIDC_COOKIE = "vigie_oidc"
+OIDC_KEY: web.AppKey = web.AppKey("vigie.oidc", object)
+
+
+async def oidc_login(request: web.Request) -> web.Response:
+    """Send the browser to the identity provider; the state rides in a short-lived cookie (SameSite=Lax:
+    the provider's redirect back is a cross-site navigation)."""
+    client = request.app.get(OIDC_KEY)
+    if client is None:
+        raise web.HTTPNotFound(text="connexion unique non configurée")
+    try:
+        url, state = await client.authorization_url(_safe_next(request.query.get("next")))
+    except OidcError as exc:
+        return _login_page(request, error=str(exc), status=502)
+    response = web.Response(status=303, headers={"Location": url})
+    response.set_cookie(OIDC_COOKIE, state, max_age=600, path="/auth/oidc/", httponly=True, samesite="Lax",
+                        secure=request.app[GUARD_KEY].secure_cookie(request))
+    return response
+
+
+async def oidc_callback(request: web.Request) -> web.Response:
+    app = get_app(request)
+    client = request.app.get(OIDC_KEY)
+    if client is None:
+        raise web.HTTPNotFound(text="connexion unique non configurée")
+    guard = request.app[GUARD_KEY]
+    if "error" in request.query:
+        return _login_page(request, error="connexion refusée par le fournisseur d'identité", status=401)
+    try:
+        user, target = await client.complete(state=request.query.get("state", ""),
+                                             cookie_state=request.cookies.get(OIDC_COOKIE),
+                                             code=request.query.get("code", ""))
+    except OidcError as exc:
+        record_action(app.store, "?", "login-failed", detail=f"oidc: {exc}", status=401)
+        return _login_page(request, error=str(exc), status=401)
+    guard.users.touch_login(user)
+    token, _ = guard.sessions.open(user, via="oidc")
+    record_action(app.store, user.username, "login", role=user.role, detail="oidc", status=200)
+    # A page of our own that moves on: the session cookie is SameSite=Strict, so it must not be set on
+    # the tail of the provider's cross-site redirect chain, or the first page would not see it.
+    response = render("continue.html", target=_safe_next(target), institution=app.settings.institution.name)
+    response.set_cookie(COOKIE, token, max_age=int(guard.settings.auth.session_hours * 3600), path="/",
+                        httponly=True, samesite="Strict", secure=guard.secure_cookie(request))
+    response.del_cookie(OIDC_COOKIE, path="/auth/oidc/")
+    return response
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler):
     response = await handler(request)
@@ -242,6 +290,11 @@ def build_web_app(app: Vigie) -> web.Application:
             web.get("/api/mentions", api_mentions),
         ]
     )
+    if app.settings.web.oidc.enabled:
+        client = OidcClient(app.settings.web.oidc, guard.users)
+        application[OIDC_KEY] = client
+        application.on_cleanup.append(lambda _: client.close())
+        application.add_routes([web.get("/auth/oidc/login", oidc_login), web.get("/auth/oidc/callback", oidc_callback)])
     application[WORKSPACE_KEY] = Workspace(app)
     application.add_routes(workspace_routes())
     application.router.add_static("/ui/", UI_DIR / "static", show_index=False)

@@ -187,6 +187,13 @@ class Users:
             if disabled:
                 self.store.conn.execute("DELETE FROM user_sessions WHERE user_id = ?", [user.id])
 
+    def bind_subject(self, username: str, subject: str, at: datetime | None = None) -> None:
+        """Link an account to its single-sign-on identity (the provider's stable subject)."""
+        user = self._require(username)
+        with self.store.transaction():
+            self.store.conn.execute("UPDATE users SET oidc_subject = ?, updated_at = ? WHERE id = ?",
+                                    [subject, to_iso(at or utcnow()), user.id])
+
     def set_role(self, username: str, role: str, at: datetime | None = None) -> None:
         user = self._require(username)
         check_role(role)
