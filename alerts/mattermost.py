@@ -95,7 +95,8 @@ def render_post(n: Notification, settings: MattermostSettings) -> dict[str, Any]
         body = format_notification(n).split("\n")[1:]
         attachment["text"] = "\n".join(mattermost_inert(line.strip(), 400) for line in body if line.strip())
     post: dict[str, Any] = {
-        "text": mattermost_inert(headline, 300),
+        "text": (f"{n.alerts[0].emoji} {n.alerts[0].severity_fr} — " if n.alerts and n.kind != "crisis" else "")
+        + mattermost_inert(headline, 300),
         "username": settings.username,
         "attachments": [attachment],
         "props": {"vigie_idempotency_key": n.row.idempotency_key, "vigie_kind": n.kind},

@@ -27,6 +27,18 @@ def test_every_channel_has_settings_a_recipient_key_and_a_valid_example():
         AlertsSettings.model_validate(example["alerts"])  # the example is a working [alerts] block
 
 
+def test_each_channel_is_one_module_holding_its_settings_and_code():
+    import importlib
+
+    for plugin in registry.PLUGINS:
+        module = importlib.import_module(f"alerts.{plugin.name}")
+        assert module.PLUGIN is plugin
+        assert plugin.settings.__module__ == module.__name__, plugin.name
+        channel = plugin.create(plugin.settings(), registry.ChannelContext(store=None))
+        assert type(channel).__module__ == module.__name__ and channel.name == plugin.name
+        assert all(callable(getattr(channel, m, None)) for m in ("send", "send_digest", "close"))
+
+
 def test_cli_lists_each_channel_with_its_french_description(tmp_path):
     from listener.cli import main
 

@@ -28,7 +28,7 @@ async def test_alert_posted_with_attachment_fields_and_idempotency_key(store, mm
     assert fields["Gravité"] == "🔴 CRITIQUE" and fields["Mesure"].startswith("observé 38")
     assert "Rue des Lilas".lower() in attachment["text"].lower()
     assert post["props"]["vigie_idempotency_key"] == f"alert:1:mattermost:{mm.hook_url()}"
-    assert post["username"] == "Vigie"
+    assert post["username"] == "Vigie" and post["text"] == "🔴 CRITIQUE — Pic de mentions « inondation »"
 
 
 async def test_hostile_post_and_title_arrive_inert(store, mm):
