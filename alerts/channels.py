@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from alerts.render import Notification
-
 if TYPE_CHECKING:
     import aiohttp
 
     from alerts.digest import Digest
+    from alerts.render import Notification
     from listener.store import Store
 
 

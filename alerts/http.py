@@ -8,11 +8,12 @@ import json
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from alerts.channels import PermanentError, TransientError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 RETRYABLE = {408, 425, 429}
 STATUS_FR = {
@@ -73,6 +74,8 @@ class HttpClient:
         self.user_agent = user_agent
 
     def session(self) -> aiohttp.ClientSession:
+        import aiohttp  # imported when a channel first talks, not when the settings are read
+
         if self._session is not None and not self._session.closed:
             return self._session
         if self._own is None or self._own.closed:
@@ -82,6 +85,8 @@ class HttpClient:
     async def request(self, method: str, url: str, *, who: str, body: bytes | None = None,
                       headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> Answer:
         """One HTTP exchange; a network failure is a TransientError naming `who`."""
+        import aiohttp
+
         sent = {"User-Agent": self.user_agent, **(headers or {})}
         try:
             async with self.session().request(method, url, data=body, headers=sent, params=params,

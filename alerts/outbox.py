@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from listener.store import Store
 from listener.timeutil import parse_time, to_iso, utcnow
+
+if TYPE_CHECKING:
+    from listener.store import Store
 
 STATES = ("pending", "sending", "sent", "dead")
 

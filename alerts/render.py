@@ -11,10 +11,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from alerts.outbox import OutboxRow
 from listener.french import (
     ALERT_STATUS_FR,
     CRISIS_BANNER_FR,
@@ -24,7 +23,10 @@ from listener.french import (
     fr_number,
     local_time,
 )
-from listener.store import Store
+
+if TYPE_CHECKING:  # types only: rendering needs neither the store module nor the outbox at import
+    from alerts.outbox import OutboxRow
+    from listener.store import Store
 
 SEVERITY = {name: (emoji, SEVERITY_FR[name]) for name, emoji in
             (("critical", "🔴"), ("warning", "🟠"), ("info", "🔵"))}

@@ -12,7 +12,7 @@ original's channel id and ts are kept in `alerts_slack_messages` (and the ts in 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pydantic import Field
@@ -25,7 +25,9 @@ from alerts import outbox
 from alerts.channels import ChannelPlugin, Deferred, PermanentError, TransientError
 from alerts.render import CRISIS_EMOJI, AlertInfo, Notification, fr_num, one_line
 from listener.settings_base import StrictModel, secret_from_env
-from listener.store import Store
+
+if TYPE_CHECKING:
+    from listener.store import Store
 
 log = logging.getLogger("vigie.alerts.slack")
 

@@ -22,7 +22,7 @@ import re
 import time
 import unicodedata
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlencode
 
 from pydantic import Field, model_validator
@@ -31,8 +31,10 @@ from alerts.channels import ChannelPlugin, PermanentError, TransientError
 from alerts.http import Answer, HttpClient, check, dumps
 from alerts.render import CRISIS_FR, Notification, local_time, one_line, safe_url
 from listener.settings_base import StrictModel, secret_from_env
-from listener.store import Store
 from listener.timeutil import parse_time, to_iso
+
+if TYPE_CHECKING:
+    from listener.store import Store
 
 Severity = Literal["info", "warning", "critical"]
 RANK = {"info": 0, "warning": 1, "critical": 2}

@@ -13,9 +13,8 @@ import hmac
 import logging
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from pydantic import Field
 
 from alerts.channels import ChannelPlugin, PermanentError
@@ -23,6 +22,9 @@ from alerts.console import format_notification
 from alerts.http import HttpClient, check, dumps
 from alerts.render import Notification
 from listener.settings_base import StrictModel, secret_from_env
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("vigie.alerts.webhook")
 
