@@ -18,7 +18,7 @@ from listener.cli.common import config_option, open_store, settings_for
 from listener.clock import Clock
 from listener.errors import VigieError
 from listener.french import OUTBOX_STATE_FR
-from listener.timeutil import parse_time, utcnow
+from listener.timeutil import parse_time, to_iso, utcnow
 
 
 class AlertsError(VigieError):
@@ -92,6 +92,64 @@ def channels_command(example: str | None, config_path: Path | None) -> None:
                + ", ".join(f"{p.name} = [...]" if p.name != "console" else "console = true"
                            for p in registry.PLUGINS))
     click.echo("Exemple de configuration : vigie alerts channels --exemple CANAL")
+
+
+@alerts_group.command(name="test")
+@config_option
+@click.argument("channel", metavar="CANAL")
+@click.argument("targets", nargs=-1, metavar="[CIBLE]...")
+@click.option("--par", "by", default="", help="Nom de la personne qui fait l'essai (affiché dans le message).")
+def test_command(config_path: Path | None, channel: str, targets: tuple[str, ...], by: str) -> None:
+    """Envoie un message d'essai par un canal, à ses destinataires configurés ou aux cibles données."""
+    from alerts import registry
+    from alerts.outbox import enqueue
+
+    plugin = registry.get(channel)
+    if plugin is None:
+        raise AlertsError(f"canal inconnu : {channel} (canaux : {', '.join(registry.BY_NAME)})")
+    settings = settings_for(config_path)
+    if not getattr(settings.alerts, channel).enabled:
+        raise AlertsError(f"canal désactivé : [alerts.{channel}] enabled = false")
+    pairs = [(None, target) for target in targets] or [
+        (name, target) for name, group in settings.rules.groups.items()
+        for ch, target in group.targets() if ch == channel]
+    pairs = list(dict.fromkeys(pairs))
+    if not pairs:
+        raise AlertsError(f"aucun destinataire « {channel} » dans [rules.groups] : indiquez une cible "
+                          f"({plugin.target})")
+    tz = ZoneInfo(settings.institution.timezone)
+    now = utcnow()
+    unique = "essai-" + now.strftime("%Y%m%dT%H%M%S")
+    store = open_store(settings)
+    try:
+        ids = [row for group, target in pairs if (row := enqueue(
+            store, kind="test", channel=channel, target=target, payload={"at": to_iso(now), "by": by},
+            idempotency_key=f"test:{unique}:{channel}:{target}", at=now, recipient_group=group)) is not None]
+        worker = build_worker(store, settings, clock=Clock(), tz=tz)
+
+        async def run() -> None:
+            try:
+                await worker.drain(timeout=45, ids=ids)
+            finally:
+                await worker.close()
+
+        asyncio.run(run())
+        failed = 0
+        for row in (outbox.get(store, i) for i in ids):
+            if row is None:
+                continue
+            if row.state == "sent":
+                click.echo(f"✓ {channel} → {row.target[:70]} : reçu ({(row.external_ref or '')[:40]})")
+                continue
+            failed += 1
+            if row.state != "dead":  # a test left to retry later would surprise someone tomorrow
+                outbox.mark_dead(store, row.id, error=f"essai non abouti : {row.last_error or 'pas de réponse'}")
+            click.echo(f"✗ {channel} → {row.target[:70]} : échec — {row.last_error or 'pas de réponse'}")
+    finally:
+        store.close()
+    if failed:
+        raise AlertsError(f"{failed} essai(s) sur {len(ids)} sans succès")
+    click.echo(f"{len(ids)} message(s) d'essai envoyé(s) par {channel}.")
 
 
 @alerts_group.command(name="retry")

@@ -39,6 +39,8 @@ def format_notification(n: Notification) -> str:
         for post in posts[:5]:
             lines.append(f"   • {post['scheduled_at']} [{post['channel']}] {_quote(post['text'], 100)}")
         return "\n".join(lines)
+    if kind == "test":
+        return f"🧪 ESSAI {local_time(n.payload.get('at') or n.row.created_at, n.tz)} — {n.headline()}\n   {n.test_line()}"
     if kind == "digest":
         return f"📰 {n.headline()} (voir le courriel ou `vigie digest --preview`)"
     if not n.alerts:

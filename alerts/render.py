@@ -251,6 +251,8 @@ class Notification:
             return f"{len(posts)} publication(s) programmée(s) retenue(s)"
         if kind == "digest":
             return f"Synthèse matinale — {self.institution}"
+        if kind == "test":
+            return f"Message d'essai — {self.institution}"
         if not self.alerts:
             return KIND_FR.get(kind, kind)
         first = self.alerts[0]
@@ -262,6 +264,12 @@ class Notification:
         if kind == "alert_update":
             return f"Mise à jour — {title}"
         return title
+
+    def test_line(self) -> str:
+        """The body of a `vigie alerts test` message."""
+        by = one_line(self.payload.get("by") or "", 60)
+        return ("Ce canal fonctionne : message d'essai" + (f" demandé par {by}" if by else "")
+                + ", aucune action n'est demandée.")
 
     def crisis_lines(self) -> list[str]:
         p = self.payload

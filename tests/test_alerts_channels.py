@@ -109,3 +109,31 @@ def test_demo_routes_nothing_but_the_console():
     assert all(not section["enabled"] for name, section in changes["alerts"].items()
                if isinstance(section, dict) and "enabled" in section and name not in ("console", "digest"))
     assert changes["alerts"]["console"]["enabled"] is True
+
+
+async def test_cli_sends_a_test_message_to_the_configured_targets_and_reports(tmp_path):
+    import asyncio
+
+    from listener.cli import main
+    from tests.fakes.mattermost import FakeMattermost
+
+    async with FakeMattermost() as mm:
+        config = tmp_path / "vigie.toml"
+        config.write_text(f'[store]\npath = "{tmp_path / "v.db"}"\n[rules.groups.cellule]\n'
+                          f'mattermost = ["{mm.hook_url()}"]\n', encoding="utf-8")
+        ok = await asyncio.to_thread(CliRunner().invoke, main, ["alerts", "test", "mattermost", "--config",
+                                                                 str(config), "--par", "Léa (cellule)"])
+        assert ok.exit_code == 0, ok.output
+        assert f"✓ mattermost → {mm.hook_url()} : reçu" in ok.output
+        (post,) = mm.posts
+        assert post["text"] == "Message d'essai — Ville de Rivebelle"
+        assert "Ce canal fonctionne" in post["attachments"][0]["text"] and "Léa \\(cellule\\)" in post["attachments"][0]["text"]
+
+        bad = await asyncio.to_thread(CliRunner().invoke, main, ["alerts", "test", "mattermost", f"{mm.url}/hooks/x",
+                                                                  "--config", str(config)])
+        assert bad.exit_code == 2
+        assert "échec — Mattermost : requête refusée (HTTP 400) : Invalid webhook." in bad.output
+        assert "1 essai(s) sur 1 sans succès" in bad.output
+
+    unknown = CliRunner().invoke(main, ["alerts", "test", "pigeon", "--config", str(config)])
+    assert unknown.exit_code == 2 and "canal inconnu : pigeon" in unknown.output
