@@ -226,6 +226,3 @@ def _send_now(store, settings, groups: list[DigestGroup], moment: datetime, tz) 
     for row in rows:
         if row.state != "sent":
             click.echo(f"  {row.channel} {row.target} : {OUTBOX_STATE_FR.get(row.state, row.state)} — {row.last_error or ''}")
-
-
-commands = [alerts_group, digest]

@@ -11,6 +11,7 @@ from alerts import outbox
 from alerts.delivery import build_worker, enqueue_digest
 from alerts.interactions import slack_interactions
 from alerts.worker import OutboxWorker
+from listener.host import OUTBOX_QUEUED, Host, Key
 from listener.web import get_app, require_api_token
 
 
@@ -22,7 +23,10 @@ class AlertsExtension:
         return self.worker.health()
 
 
-def setup(app) -> AlertsExtension:
+ALERTS: Key[AlertsExtension] = Key("alerts")
+
+
+def setup(app: Host) -> AlertsExtension:
     settings = app.settings
     worker = build_worker(app.store, settings, clock=app.clock, tz=app.tz, metrics=app.metrics,
                           deliver=lambda: app.deliver)
@@ -30,6 +34,8 @@ def setup(app) -> AlertsExtension:
     app.add_component("alerts:outbox", worker.run)
     app.add_health("alerts", worker.health)
     app.on_shutdown(worker.close)
+    app.subscribe(OUTBOX_QUEUED, worker.nudge)
+    app.provide(ALERTS, extension)
     digest = settings.alerts.digest
     if digest.enabled:
         for group in digest.groups:
@@ -74,7 +80,5 @@ async def api_outbox_retry(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPBadRequest(text="identifiant invalide") from None
     count = outbox.requeue(app.store, [row_id])
-    extension = app.extensions.get("alerts.extension")
-    if extension is not None:
-        extension.worker.nudge()
+    app.emit(OUTBOX_QUEUED)
     return web.json_response({"requeued": count})

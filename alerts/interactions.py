@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from alerts.outbox import enqueue
+from listener.host import OUTBOX_QUEUED
 from listener.settings_base import secret_from_env
 from listener.web import get_app
 
@@ -111,6 +112,4 @@ def _enqueue_update(app, alert_id: int, channel_id: str, payload: dict, now) -> 
     for target in targets:
         enqueue(app.store, kind="alert_update", channel="slack", target=target, payload={"alert_ids": [alert_id]},
                 idempotency_key=f"slack-action:{alert_id}:{target}:{stamp}", at=now, alert_id=alert_id)
-    ext = app.extensions.get("alerts.extension")
-    if ext is not None:
-        ext.worker.nudge()
+    app.emit(OUTBOX_QUEUED)

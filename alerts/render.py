@@ -115,12 +115,11 @@ class AlertInfo:
 
     @property
     def topic_label(self) -> str | None:
-        """The topic as people name it ("Eau et assainissement"), from the taxonomy the rules engine loaded."""
+        """The topic as people name it ("Eau et assainissement"): the rules write it with the alert
+        (details.topic_label, from the configured taxonomy)."""
         if not self.topic:
             return None
-        from rules.types.base import DISPLAY_NAMES
-
-        return DISPLAY_NAMES.get(("topic", self.topic), self.topic)
+        return str(self.details.get("topic_label") or self.topic)
 
     @property
     def emoji(self) -> str:

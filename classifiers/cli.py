@@ -167,6 +167,3 @@ def label(config_path: Path | None, count: int, only: tuple[str, ...], labeller:
                 click.echo(f"Modèle de thèmes réentraîné ({', '.join(summary['trained'])}) : {summary['path']}")
     finally:
         store.close()
-
-
-commands = [classify, label]

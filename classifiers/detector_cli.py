@@ -94,6 +94,3 @@ def spikes(csv_path: Path | None, dir_path: Path | None, out_path: Path) -> None
         count = score_file(path, out_path / path.name)
         click.echo(f"{path.name} : {count} alerte(s)")
     click.echo(f"{len(files)} série(s) analysée(s) → {out_path}")
-
-
-commands = [spikes]

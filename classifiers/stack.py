@@ -104,13 +104,9 @@ class ClassifierStack:
 
 def _load_sentiment(model_dir: Path | None) -> Any | None:
     """The shipped (or retrained) sentiment model; without it the stack still runs, everything neutral."""
+    from classifiers.sentiment import SentimentModel
     from listener.errors import VigieError
 
-    try:
-        from classifiers.sentiment import SentimentModel
-    except ImportError as exc:  # pragma: no cover - the module ships with the package
-        log.warning("sentiment module unavailable (%s): every mention will be 'neutral'", exc)
-        return None
     path = model_dir / "sentiment.joblib" if model_dir else None
     try:
         model = SentimentModel.load(path)

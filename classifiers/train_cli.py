@@ -59,6 +59,3 @@ def eval_(data_dir: Path | None, folds: int, seed: int) -> None:
                                 figures))
     click.echo(format_hostility("Hostilité — jeu « aveugle » (jamais utilisé pour régler quoi que ce soit)",
                                 hostility.evaluate_blind()))
-
-
-commands = [train, eval_]

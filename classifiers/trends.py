@@ -10,22 +10,15 @@ mentions are grouped so one story is one line of the digest, not five.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+# The classifier stack's tokenizer: same conventions everywhere.
+from classifiers.text import STOPWORDS as _STOPWORDS
+from classifiers.text import prepare as _prepare
 from listener.textfold import fold, hashtags
 
-try:  # the classifier stack's tokenizer, when installed (same conventions everywhere)
-    from classifiers.text import STOPWORDS as _STOPWORDS
-    from classifiers.text import prepare as _prepare
-except ImportError:  # pragma: no cover - fallback for a stripped-down install
-    _prepare = None
-    _STOPWORDS = frozenset()
-
-_WORD_RE = re.compile(r"[a-z0-9àâäçéèêëîïôöùûüÿœæ][\w'-]*", re.UNICODE)
-_URL_RE = re.compile(r"https?://\S+|www\.\S+|@\w[\w.@-]*")
 _EXTRA_STOPWORDS = frozenset(
     ["les", "des", "une", "est", "sont", "pas", "plus", "pour", "par", "avec", "dans", "sur", "que", "qui", "quoi", "mais", "ses", "ces", "cette", "tout", "tous", "fait", "faire", "etre", "avoir", "ete", "aussi", "tres", "bien", "comme", "elle", "ils", "nous", "vous", "leur", "leurs", "sans", "sous", "entre", "http", "https", "user", "rt", "via", "est-ce", "c-est", "peut-etre", "qu-est-ce"]
 )
@@ -35,15 +28,8 @@ def _content(word: str) -> bool:
     return len(word) >= 3 and not word.isdigit() and word not in _STOPWORDS and word not in _EXTRA_STOPWORDS
 
 
-def _fallback_words(text: str) -> list[str]:
-    folded = _WORD_RE.findall(fold(_URL_RE.sub(" ", text)))
-    return [w.strip("'-") for w in folded if _content(w.strip("'-")) and any(ch.isalpha() for ch in w)]
-
-
 def words_of(text: str) -> list[str]:
     """Folded content words of a text, in order (hashtags excluded)."""
-    if _prepare is None:
-        return _fallback_words(text)
     folded = _prepare(text).folded
     words = []
     for token in folded:

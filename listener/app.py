@@ -1,20 +1,21 @@
 """The daemon's parts wired together, and the hooks through which each area plugs in.
 
-Areas do not reach into each other; each has a `setup(app)` (listed in EXTENSIONS) that registers what it
-brings: long-running components, a step of the per-minute evaluation (detection, then rules), scheduled
-jobs, web routes and health reports. Data flows one way: source → pipeline → store → detectors → rules
-→ alerts, each stage reading what the previous one wrote in the store.
+Areas do not reach into each other; each has a manifest (listed in the composition root, listener/areas.py)
+whose `setup(host)` registers what it brings: long-running components, a step of the per-minute evaluation
+(in the order the manifests declare), scheduled jobs, web routes and health reports, and what it offers
+other areas under a typed key (`provide`/`get`) or as events (`subscribe`/`emit`). Registration is frozen
+once every area is set up. Data flows one way: source → pipeline → store → detectors → rules → alerts,
+each stage reading what the previous one wrote in the store.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -22,8 +23,9 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from listener.areas import open_store
+from listener import areas as composition
 from listener.clock import Clock, ReplayClock
+from listener.host import AreaManifest, Event, Key
 from listener.metrics import Metrics
 from listener.pipeline import Pipeline
 from listener.settings import Settings
@@ -34,15 +36,7 @@ from listener.supervisor import Supervised, Supervisor
 from listener.timeutil import bucket_start, minute_bucket
 
 log = logging.getLogger("vigie.app")
-
-# Modules with a `setup(app)` function, in the order they are set up.
-EXTENSIONS = [
-    "listener.detection",
-    "rules.extension",
-    "rules.posting_service",
-    "alerts.extension",
-    "listener.sources.ingest",
-]
+T = TypeVar("T")
 
 
 @dataclass
@@ -72,11 +66,12 @@ class Vigie:
         classifier: Any = None,
         deliver: bool = True,
         web_enabled: bool | None = None,
+        areas: tuple[AreaManifest, ...] = composition.AREAS,
     ) -> None:
         self.settings = settings
         self.clock = clock or Clock()
         self.metrics = Metrics()
-        self.store = store or open_store(settings.resolve(settings.store.path))
+        self.store = store or composition.open_store(settings.resolve(settings.store.path))
         self.deliver = deliver
         self.web_enabled = settings.web.enabled if web_enabled is None else web_enabled
         self.tz = ZoneInfo(settings.institution.timezone)
@@ -103,7 +98,11 @@ class Vigie:
         self.components: list[Supervised] = []
         self.health_reports: dict[str, Callable[[], dict[str, Any]]] = {}
         self.shutdown_hooks: list[Callable[[], Awaitable[None] | None]] = []
-        self.extensions: dict[str, Any] = {}
+        self._provided: dict[Key[Any], Any] = {}
+        self._handlers: dict[Event, list[Callable[[], None]]] = {}
+        self._orders = composition.evaluation_order(areas)
+        self._setting_up: AreaManifest | None = None
+        self._frozen = False
         self.http: aiohttp.ClientSession | None = None
         self.web_runner: web.AppRunner | None = None
         self.web_port: int | None = None
@@ -116,30 +115,81 @@ class Vigie:
             if source_settings.enabled:
                 self.sources.append(source_registry.create(source_settings, self.source_context))
         self.add_job("retention", self.purge_retention, cron=settings.store.purge_cron)
-        for module_name in EXTENSIONS:
-            module = importlib.import_module(module_name)
-            self.extensions[module_name] = module.setup(self)
+        for area in areas:
+            if area.setup is not None:
+                self._setting_up = area
+                try:
+                    area.setup(self)
+                finally:
+                    self._setting_up = None
+        self._frozen = True
 
-    # -- registration hooks ---------------------------------------------------------------------
+    # -- registration hooks (open while the areas set up) -------------------------------------------
+
+    def _registering(self, what: str) -> None:
+        if self._frozen:
+            raise RuntimeError(f"{what}: registration is closed once the areas are set up (register in setup)")
 
     def add_component(self, name: str, run: Callable[[], Awaitable[None]], health=None, finite=False) -> None:
+        self._registering(f"component {name}")
         self.components.append(Supervised(name=name, run=run, health=health, finite=finite))
 
-    def add_evaluation_step(self, name: str, order: int, run: Callable[[datetime], Any]) -> None:
-        self.evaluation_steps.append(EvaluationStep(name, order, run))
+    def add_evaluation_step(self, name: str, run: Callable[[datetime], Any]) -> None:
+        """A per-minute step, run in the order the areas' manifests declare (`evaluation={name: order}`)."""
+        self._registering(f"evaluation step {name}")
+        area = self._setting_up
+        if area is None or name not in area.evaluation:
+            owner = area.name if area else "?"
+            raise ValueError(f"evaluation step {name!r} is not declared in the {owner} area's manifest")
+        self.evaluation_steps.append(EvaluationStep(name, self._orders[name], run))
         self.evaluation_steps.sort(key=lambda step: step.order)
 
     def add_job(self, name: str, func: Callable[[], Any], *, cron: str | None = None, interval_seconds=None) -> None:
+        self._registering(f"job {name}")
         self.jobs.append(Job(name, func, cron, interval_seconds))
 
     def add_routes(self, routes: list[web.RouteDef]) -> None:
+        self._registering("routes")
         self.routes.extend(routes)
 
     def add_health(self, name: str, report: Callable[[], dict[str, Any]]) -> None:
+        self._registering(f"health {name}")
         self.health_reports[name] = report
 
     def on_shutdown(self, hook: Callable[[], Awaitable[None] | None]) -> None:
+        self._registering("shutdown hook")
         self.shutdown_hooks.append(hook)
+
+    # -- what areas offer each other ------------------------------------------------------------------
+
+    def provide(self, key: Key[T], value: T) -> None:
+        self._registering(f"key {key.name}")
+        if key in self._provided:
+            raise ValueError(f"{key!r} is already provided")
+        self._provided[key] = value
+
+    def get(self, key: Key[T]) -> T:
+        """What an area provided under `key`; a missing key is a wiring bug (KeyError naming it)."""
+        try:
+            return self._provided[key]
+        except KeyError:
+            raise KeyError(f"{key!r} was not provided (is its area set up and enabled?)") from None
+
+    def find(self, key: Key[T]) -> T | None:
+        """Like `get`, for an area that may be disabled."""
+        return self._provided.get(key)
+
+    def subscribe(self, event: Event, handler: Callable[[], None]) -> None:
+        self._registering(f"handler for {event.name}")
+        self._handlers.setdefault(event, []).append(handler)
+
+    def emit(self, event: Event) -> None:
+        """Call every handler of `event`; one failing handler does not stop the others."""
+        for handler in self._handlers.get(event, ()):
+            try:
+                handler()
+            except Exception:
+                log.exception("handler for %s failed", event.name)
 
     def purge_retention(self) -> int:
         """Scheduled job: drop mentions older than retention_days (personal data held by a public body)."""

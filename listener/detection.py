@@ -23,6 +23,7 @@ from classifiers.shift import ShiftDetector
 from classifiers.silence import SilenceDetector
 from classifiers.spikes import SpikeDetector
 from classifiers.trends import terms_of
+from listener.host import Host, Key
 from listener.models import Signal
 from listener.store import Store
 from listener.timeutil import bucket_start, minute_bucket, parse_time, to_iso
@@ -259,12 +260,16 @@ class DetectionService:
         return signals
 
 
-def setup(app) -> DetectionService:
-    """Register the per-minute detection step (order 10, before the rules) and its health entry."""
-    settings: DetectorSettings = app.settings.detectors
-    sources = [source.name for source in getattr(app, "sources", [])]
-    service = DetectionService(app.store, settings, tz=getattr(app, "tz", None), sources=sources)
+DETECTION: Key[DetectionService] = Key("detection")
+
+
+def setup(host: Host) -> DetectionService:
+    """Register the per-minute detection step (before the rules, see the manifest) and its health entry."""
+    settings: DetectorSettings = host.settings.detectors
+    sources = [source.name for source in getattr(host, "sources", [])]
+    service = DetectionService(host.store, settings, tz=host.tz, sources=sources)
     if settings.enabled:
-        app.add_evaluation_step("detection", 10, service.run)
-    app.add_health("detection", service.health)
+        host.add_evaluation_step("detection", service.run)
+    host.add_health("detection", service.health)
+    host.provide(DETECTION, service)
     return service

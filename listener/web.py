@@ -271,7 +271,7 @@ async def security_headers(request: web.Request, handler):
 def build_web_app(app: Vigie) -> web.Application:
     guard = Guard(app)
     guard.warn_if_closed()
-    app.add_health("web", guard.report)
+    app.health_reports["web"] = guard.report  # the core's own entry, made at start (areas register in setup)
     application = web.Application(client_max_size=8 * 1024 * 1024, middlewares=[security_headers, guard.middleware])
     application[VIGIE_KEY] = app
     application[GUARD_KEY] = guard

@@ -88,6 +88,7 @@ def _backtest(settings: Any, replay_path: Path, folder: Path) -> dict[str, Any]:
     from listener.app import Vigie
     from listener.clock import ReplayClock
     from listener.logging_setup import configure_logging
+    from rules.extension import RULES
 
     source = {"name": f"rejeu:{replay_path.name}", "type": "replay", "path": str(replay_path), "speed": "max"}
     settings = override(settings, {
@@ -97,7 +98,7 @@ def _backtest(settings: Any, replay_path: Path, folder: Path) -> dict[str, Any]:
     })
     configure_logging(settings.logging.model_copy(update={"level": "ERROR"}))
     app = Vigie(settings, clock=ReplayClock(), deliver=False, web_enabled=False)
-    extension = app.extensions.get("rules.extension")
+    extension = app.find(RULES)
     if extension is None:
         raise RulesError("le moteur de règles est désactivé (rules.enabled = false)")
     async def run() -> dict[str, Any]:
@@ -259,6 +260,3 @@ def silences_remove(config_path: Path | None, silence_id: int, actor: str) -> No
     if not done:
         raise RulesError(f"silence n° {silence_id} introuvable ou déjà levé")
     click.echo(f"Silence n° {silence_id} levé.")
-
-
-commands = [rules_group, ack_command, silences_group]

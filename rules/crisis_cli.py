@@ -266,6 +266,3 @@ def posts_cancel(config_path: Path | None, post_id: int, actor: str) -> None:
     """Annule une publication programmée ou retenue."""
     _action(config_path, f"Publication n° {post_id} annulée.",
             lambda settings, store, at: posting_queue.cancel(store, post_id, actor, at))
-
-
-commands = [crise, posts]

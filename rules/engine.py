@@ -29,7 +29,7 @@ from rules.loader import load_rules
 from rules.routing import notify_groups, planned_deliveries, rules_settings_of, timezone_of
 from rules.throttle import Throttle
 from rules.types import EvalContext, Match, RuleType
-from rules.types.base import register_display_names
+from rules.types.base import display_names
 
 log = logging.getLogger("vigie.rules")
 
@@ -48,7 +48,7 @@ class RulesEngine:
         self.tz = timezone_of(settings)
         self.deliver = deliver
         self.rules = load_rules(settings) if rules is None else rules
-        register_display_names(settings)
+        self.names = display_names(settings)
         self.by_kind: dict[str, list[RuleType]] = defaultdict(list)
         self.mention_rules = [r for r in self.rules if r.uses_mentions]
         self.count_rules = [r for r in self.rules if r.uses_counts]
@@ -111,7 +111,7 @@ class RulesEngine:
         self._now = as_of
         self._recent: list[Mention] | None = None
         self._by_key: dict[str, list[Mention]] = {}
-        ctx = EvalContext(self.store, as_of, self.tz, self._rolling_sums)
+        ctx = EvalContext(self.store, as_of, self.tz, self._rolling_sums, names=self.names)
         signal_id, mention_id = self._start_ids(as_of)
         if not self.primed:
             self._prime(as_of, mention_id, ctx)
@@ -247,6 +247,8 @@ class RulesEngine:
             self.alerts.resolve(current.id, as_of)
             return {**base, "action": "resolved", "alert_id": current.id, "severity": current.severity, "title": ""}
         key = fingerprint(rule.options, match)
+        if match.topic:  # alerts/ name the topic as people do, from what the rules wrote
+            decision.details["topic_label"] = self.names.topic(match.topic)
         if current is not None:
             evidence = self._evidence(rule, match) or current.evidence
             self.alerts.fire_again(current.id, severity=decision.severity, title=match.title, summary=match.summary,

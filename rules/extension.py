@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from listener.host import OUTBOX_QUEUED, Host, Key
 from listener.timeutil import parse_time, to_iso
 from listener.web import actor_of, get_app, require_api_token
 from rules import actions
@@ -27,7 +28,7 @@ _JSON_COLUMNS = ("details", "evidence", "routes")
 @dataclass
 class RulesExtension:
     engine: RulesEngine
-    app: Any
+    app: Host
     errors: int = 0
     last_error: str | None = None
     fired: dict[str, int] = field(default_factory=dict)
@@ -48,10 +49,7 @@ class RulesExtension:
                 if metrics is not None:
                     metrics.alerts_raised.labels(severity=event["severity"]).inc()
         if events and self.app.deliver:
-            ext = self.app.extensions.get("alerts.extension")
-            worker = getattr(ext, "worker", None)
-            if worker is not None:
-                worker.nudge()
+            self.app.emit(OUTBOX_QUEUED)
 
     def health(self) -> dict[str, Any]:
         open_alerts = self.engine.alerts.count_open()
@@ -67,13 +65,17 @@ class RulesExtension:
         }
 
 
-def setup(app) -> RulesExtension | None:
+RULES: Key[RulesExtension] = Key("rules")
+
+
+def setup(app: Host) -> RulesExtension | None:
     if not app.settings.rules.enabled:
         return None
     engine = RulesEngine(app.store, app.settings, deliver=app.deliver)
     extension = RulesExtension(engine, app)
-    app.add_evaluation_step("rules", 20, extension.step)
+    app.add_evaluation_step("rules", extension.step)
     app.add_health("rules", extension.health)
+    app.provide(RULES, extension)
     app.add_routes([
         web.get("/api/alerts", api_alerts),
         web.post("/api/alerts/{id}/ack", api_ack),

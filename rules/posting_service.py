@@ -1,4 +1,4 @@
-"""Wires crisis mode and the posting policy into the daemon (listed in listener.app.EXTENSIONS).
+"""Wires crisis mode and the posting policy into the daemon (the crisis area of rules/manifest.py).
 
 - evaluation step "crisis" (order 25, after the rules engine): the calm-period step-down
   (`crisis.tick`, idempotent) and the posting policy on due posts, at the minute being evaluated, so a
@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from listener.french import CRISIS_STATE_FR
+from listener.host import Host, Key
 from listener.web import get_app, identity_of, require_api_token
 from rules import crisis, posting_queue
 from rules.publisher import Publisher
@@ -99,9 +100,13 @@ async def api_posts(request: web.Request) -> web.Response:
     return web.json_response({"posts": [posting_queue.as_public(p) for p in posts], "counts": posting_queue.summary(app.store)})
 
 
-def setup(app: Any) -> PostingService:
+POSTING: Key[PostingService] = Key("posting")
+
+
+def setup(app: Host) -> PostingService:
     service = PostingService(app)
-    app.add_evaluation_step("crisis", 25, service.evaluate)
+    app.add_evaluation_step("crisis", service.evaluate)
+    app.provide(POSTING, service)
     app.add_component("posting:publisher", service.run, health=service.publisher.health)
     app.add_routes([
         web.get("/api/crisis", api_crisis),

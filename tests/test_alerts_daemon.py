@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from alerts import outbox
+from alerts.extension import ALERTS
 from alerts.interactions import slack_signature
 from alerts.outbox import enqueue
 from listener.app import Vigie
@@ -156,7 +157,7 @@ async def test_digest_job_queues_each_recipient_once_per_day(make_settings, slac
     app = Vigie(settings_for(make_settings, slack), deliver=False, web_enabled=False)
     job = next(job for job in app.jobs if job.name == "digest:elus")
     app.deliver = True
-    app.extensions["alerts.extension"].worker.deliver = lambda: False  # only queue, do not send here
+    app.get(ALERTS).worker.deliver = lambda: False  # only queue, do not send here
     await job.func()
     await job.func()
     rows = outbox.list_rows(app.store)

@@ -185,14 +185,22 @@ async def test_console_strips_terminal_escape_sequences(store):
     assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
 
 
-async def test_alert_names_the_topic_as_the_taxonomy_labels_it(store, make_settings, monkeypatch):
-    from rules.types import base
+async def test_alert_names_the_topic_as_the_taxonomy_labels_it(store, make_settings):
+    """The taxonomy's label travels with the alert the rules write (no process-wide table): the engine
+    names the topic in the title and in details.topic_label, and the message shows it."""
+    from rules.engine import RulesEngine
+    from tests.test_rules_types import signal
 
-    monkeypatch.setattr(base, "DISPLAY_NAMES", {})
-    base.register_display_names(make_settings(classifiers={"topics": [
-        {"name": "eau_assainissement", "label": "Eau et assainissement", "terms": ["égout"]}]}))
     label = "Eau et assainissement"
-    alert = add_alert(store, topic="eau_assainissement")
+    settings = make_settings(pipeline={"classify": False}, classifiers={"topics": [
+        {"name": "eau_assainissement", "label": label, "terms": ["égout"]}]}, rules={
+        "groups": {"cellule": {"console": True}}, "group_wait_seconds": 0,
+        "rules": [{"name": "pic-eau", "type": "spike", "keys": ["topic:*"], "min_score": 3, "min_observed": 10}]})
+    engine = RulesEngine(store, settings, deliver=False)
+    store.add_signals([signal("spike", "topic:eau_assainissement", at=T0, window_minutes=10)])
+    engine.evaluate(T0 + timedelta(minutes=1))
+    (alert, title) = store.conn.execute("SELECT id, title FROM alerts").fetchone()
+    assert f"« {label} »" in title
     enqueue(store, kind="alert", channel="console", target="-", payload={"alert_ids": [alert]},
             idempotency_key="t1", at=T0)
     out = io.StringIO()

@@ -53,11 +53,13 @@ FLOORS: dict[str, int] = {
     # 6 root: composition root, host, settings composed of every area's section, CLI, web, adapters
     "listener.areas": 6,
     "listener.host": 6,
+    "listener.manifest": 6,
     "listener.app": 6,
     "listener.settings": 6,
     "listener.cli": 6,
     "listener.auth.cli": 6,  # vigie users: a command of the root's CLI
     "listener.workspace": 6,  # the web workspace: reads every area's tables, acts through rules' posting queue
+    "listener.auth.manifest": 6,
     "listener.web": 6,
     "listener.webui": 6,
     "listener.demo": 6,
@@ -65,16 +67,16 @@ FLOORS: dict[str, int] = {
     "listener.logging_setup": 6,
     "listener.detection": 6,  # the detection area's set-up and per-minute service
     "listener.sources.ingest": 6,  # POST /api/ingest: web routes
-    "classifiers.area": 6,
+    "classifiers.manifest": 6,
     "classifiers.cli": 6,
     "classifiers.train_cli": 6,
     "classifiers.detector_cli": 6,
-    "rules.area": 6,
+    "rules.manifest": 6,
     "rules.extension": 6,
     "rules.cli": 6,
     "rules.crisis_cli": 6,
     "rules.posting_service": 6,
-    "alerts.area": 6,
+    "alerts.manifest": 6,
     "alerts.extension": 6,
     "alerts.cli": 6,
     "alerts.interactions": 6,

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from listener.app import Vigie
 from listener.cli import main
 from listener.clock import ReplayClock
-from listener.detection import DetectionService
+from listener.detection import DETECTION, DetectionService
 from listener.models import Mention
 from tests.helpers import T0
 
@@ -47,7 +47,7 @@ async def test_replay_writes_spike_and_new_term_signals(make_settings, tmp_path)
     # Clock started at the recording's start: an unstarted ReplayClock reads the wall clock, and the
     # evaluation loop's first pass could then be taken at today's date (see the report to the spine).
     app = Vigie(settings, clock=ReplayClock(start=T0 - timedelta(minutes=1)))
-    service = app.extensions["listener.detection"]
+    service = app.get(DETECTION)
     assert isinstance(service, DetectionService)
     await app.start()
     await app.wait_for_sources()

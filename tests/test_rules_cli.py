@@ -12,6 +12,7 @@ from listener.app import Vigie
 from listener.areas import open_store
 from listener.cli import main
 from listener.clock import ReplayClock
+from rules.extension import RULES
 from tests.test_rules_types import GROUPS, SPIKE, T0, alerts, engine_for, signal
 
 CONFIG = """
@@ -162,7 +163,7 @@ async def test_web_api_lists_acknowledges_and_silences(make_settings, monkeypatc
     app = Vigie(settings, deliver=False, clock=ReplayClock(T0 + timedelta(minutes=1)))
     store = app.store
     store.add_signals([signal("spike", "topic:transport")])
-    app.extensions["rules.extension"].step(T0 + timedelta(minutes=1))
+    app.get(RULES).step(T0 + timedelta(minutes=1))
     alert_id = alerts(store)[0]["id"]
     await app.start()
     base = f"http://127.0.0.1:{app.web_port}"

@@ -144,6 +144,3 @@ def role(config_path: Path | None, username: str, role: str) -> None:
     repo = _set(config_path, username, "user-role", lambda r: r.set_role(username, role))
     click.echo(f"Compte « {username} » : {ROLE_FR[role]}.")
     repo.store.close()
-
-
-commands = [users]

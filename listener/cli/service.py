@@ -47,13 +47,10 @@ def check_config(config_path: Path | None) -> None:
     click.echo(f"  Sources actives : {len(enabled)} / {len(settings.sources)}")
     for source in settings.sources:
         click.echo(f"    - {source.name} ({source.type}){'' if source.enabled else ' [désactivée]'}")
-    try:
-        from rules.engine import describe_rules  # optional richer summary from the rules area
-    except ImportError:
-        describe_rules = None
-    if describe_rules is not None:
-        for line in describe_rules(settings):
-            click.echo(f"  {line}")
+    from rules.engine import describe_rules
+
+    for line in describe_rules(settings):
+        click.echo(f"  {line}")
 
 
 def _demo_settings(config_path: Path | None, data: Path, out_dir: Path, port: int, speed: str,
@@ -65,12 +62,9 @@ def _demo_settings(config_path: Path | None, data: Path, out_dir: Path, port: in
         "sources": [replay],
         "web": {"port": port, "host": "127.0.0.1", "enabled": True},
     }
-    try:
-        from rules.demo import demo_overrides  # the rules area routes the demo's alerts to the console
-    except ImportError:
-        demo_overrides = None
-    if demo_overrides is not None:
-        changes.update(demo_overrides(settings, keep_channels=keep_channels))
+    from rules.demo import demo_overrides  # the rules area routes the demo's alerts to the console
+
+    changes.update(demo_overrides(settings, keep_channels=keep_channels))
     return override(settings, changes)
 
 
@@ -95,12 +89,9 @@ def demo(config_path: Path | None, once: bool, speed: str, port: int, out_dir: P
     configure_logging(settings.logging.model_copy(update={"level": "WARNING"}), verbose=verbose)
     clock = ReplayClock()
     app = Vigie(settings, clock=clock)
-    try:
-        from rules.demo import load_demo_posts
-    except ImportError:
-        load_demo_posts = None
-    if load_demo_posts is not None:
-        load_demo_posts(app, DEMO_DIR / "posts.json")
+    from rules.demo import load_demo_posts
+
+    load_demo_posts(app, DEMO_DIR / "posts.json")
     accounts = create_demo_accounts(app.store)
 
     click.echo(f"Vigie — démonstration : {settings.institution.name}")
@@ -244,6 +235,3 @@ def replay(config_path: Path | None, path: Path, speed: str) -> None:
         click.echo(f"{fr_number(stored)} mention(s) enregistrée(s), {rejected} ligne(s) rejetée(s).")
 
     asyncio.run(main())
-
-
-commands = [run, demo, replay, check_config, status]

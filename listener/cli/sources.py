@@ -41,6 +41,3 @@ def types_command(example: str | None, config_path: Path | None) -> None:
         if plugin.type in used:
             click.echo(f"{'':<{width}}  configurées : {', '.join(used[plugin.type])}")
     click.echo("\nExemple de configuration : vigie sources types --exemple TYPE")
-
-
-commands = [sources_group]

@@ -54,6 +54,3 @@ def purge(config_path: Path | None, days: float | None, yes: bool) -> None:
     deleted = store.purge_older_than(days)
     store.close()
     click.echo(f"{deleted} mention(s) supprimée(s).")
-
-
-commands = [search, purge]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from listener.errors import InvalidMention
+from listener.host import Host, Key
 from listener.models import Mention
 from listener.sanitize import neutralise
 from listener.settings_base import secret_from_env
@@ -74,7 +75,7 @@ def _authorised(request: web.Request, token: str) -> bool:
 
 async def handle_ingest(request: web.Request) -> web.Response:
     app = get_app(request)
-    stats: IngestStats = app.extensions.get(__name__) or IngestStats()
+    stats = app.find(INGEST) or IngestStats()
     stats.requests += 1
     token = secret_from_env(app.settings.web.ingest_token_env)
     if token is None:
@@ -212,8 +213,12 @@ async def _wait_until_stored(app: Vigie, queued: list[tuple[int, Mention]]) -> N
             pending = [m for m in pending if m.id is None and (m.source, m.external_id) not in resolved]
 
 
-def setup(app: Vigie) -> IngestStats:
+INGEST: Key[IngestStats] = Key("ingest")
+
+
+def setup(host: Host) -> IngestStats:
     stats = IngestStats()
-    app.add_routes([web.post("/api/ingest", handle_ingest)])
-    app.add_health("ingest", lambda: stats.report(app))
+    host.add_routes([web.post("/api/ingest", handle_ingest)])
+    host.add_health("ingest", lambda: stats.report(host))
+    host.provide(INGEST, stats)
     return stats

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -136,6 +137,22 @@ class RollingSums:
                 sums[key] = n
 
 
+@dataclass(frozen=True)
+class DisplayNames:
+    """French names of topics and crisis kinds ("eau_assainissement" → "Eau et assainissement"), from the
+    configured taxonomy and the crisis lexicon: alerts name them as people do, not by configuration keys.
+    The engine builds one and hands it to the rules with each pass (EvalContext.names)."""
+
+    topics: Mapping[str, str] = field(default_factory=dict)
+    crisis: Mapping[str, str] = field(default_factory=dict)
+
+    def topic(self, name: str) -> str:
+        return self.topics.get(name, name)
+
+
+NO_NAMES = DisplayNames()
+
+
 @dataclass
 class EvalContext:
     """What one evaluation pass offers to rules: the moment, the store, shared counter sums."""
@@ -154,6 +171,8 @@ class EvalContext:
     _fresh: dict[int, dict[str, int]] | None = None
     # Per-pass work shared by the rules of one type (e.g. the word index of the new mentions).
     shared: dict[str, Any] = field(default_factory=dict)
+    # How topics and crisis kinds read in French (the configured taxonomy).
+    names: DisplayNames = field(default_factory=DisplayNames)
 
     def window_sums(self, minutes: int) -> list[tuple[str, int]]:
         """(key, total) over the last `minutes` complete buckets, largest first, totals below every rule's
@@ -288,31 +307,23 @@ class SlidingWindow:
             self.current(key, as_of)
 
 
-# French display names of topics and crisis kinds ("eau_assainissement" → "Eau et assainissement"),
-# registered by the engine from the taxonomy in the config and the crisis lexicon.
-DISPLAY_NAMES: dict[tuple[str, str], str] = {}
-
-
-def register_display_names(settings: Any) -> None:
-    """Alerts name topics and crisis kinds as people do, not by their configuration keys."""
+def display_names(settings: Any) -> DisplayNames:
+    """The names for these settings (rules-only settings, as in some tests, keep the keys as they are)."""
     from classifiers import classifier_settings
     from classifiers.crisis import load_lexicon
 
     if not hasattr(settings, "classifiers"):
-        return  # rules-only settings (tests): keys stay as they are
+        return NO_NAMES
     classifiers = classifier_settings(settings.classifiers, settings.resolve)
-    for topic in classifiers.topics:
-        if topic.label:
-            DISPLAY_NAMES[("topic", topic.name)] = topic.label
+    topics = {topic.name: topic.label for topic in classifiers.topics if topic.label}
     try:
-        lexicon = load_lexicon(classifiers.crisis_lexicon)
+        crisis = dict(load_lexicon(classifiers.crisis_lexicon).labels)
     except (OSError, ValueError):  # names only: an unreadable lexicon must not stop the rules
-        return
-    for kind, label in lexicon.labels.items():
-        DISPLAY_NAMES[("crisis", kind)] = label
+        crisis = {}
+    return DisplayNames(topics=topics, crisis=crisis)
 
 
-def key_label(key: str) -> str:
+def key_label(key: str, names: DisplayNames = NO_NAMES) -> str:
     """How a key reads in a French sentence."""
     if key == "all":
         return "l'ensemble des mentions"
@@ -322,11 +333,11 @@ def key_label(key: str) -> str:
     if kind == "source":
         return f"la source « {value} »"
     if kind == "crisis":
-        return f"« {DISPLAY_NAMES.get(('crisis', value), value)} » (crise)"
+        return f"« {names.crisis.get(value, value)} » (crise)"
     if kind == "topic":
-        return f"« {DISPLAY_NAMES.get(('topic', value), value)} »"
+        return f"« {names.topic(value)} »"
     if kind in ("neg", "hostile"):
-        return key_label(value)
+        return key_label(value, names)
     return f"« {value or key} »"
 
 

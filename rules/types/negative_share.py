@@ -46,7 +46,7 @@ class NegativeShareRule(RuleType):
             share < options.min_share or share - baseline < options.min_delta or volume < options.min_volume
         ):
             return None
-        label = key_label(signal.key)
+        label = key_label(signal.key, ctx.names)
         window = int(signal.details.get("window_minutes") or 60)
         negative = signal.details.get("negative")
         title = f"Hausse des messages négatifs sur {label} : {fr_percent(share)} (habituellement {fr_percent(baseline)})"

@@ -34,7 +34,7 @@ class SpikeRule(RuleType):
         observed = signal.observed or 0.0
         expected = signal.expected or 0.0
         window = int(signal.details.get("window_minutes") or 10)
-        label = key_label(signal.key)
+        label = key_label(signal.key, ctx.names)
         if episode != "end":
             ratio = observed / expected if expected > 0 else float("inf")
             if signal.score < options.min_score or observed < options.min_observed or ratio < options.min_ratio:

@@ -46,7 +46,7 @@ class VolumeRule(RuleType):
         matches = []
         for key, total in above.items():
             episode = "update" if key in self.firing else "start"
-            label = key_label(key)
+            label = key_label(key, ctx.names)
             matches.append(
                 Match(
                     key=key,

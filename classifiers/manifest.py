@@ -1,0 +1,65 @@
+"""The classifiers' two areas: understanding (the stack's commands, the team's topic labels) and detection
+(the per-minute detectors, `vigie spikes`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from listener.host import AreaManifest, Command, Host
+
+
+def _cli() -> Any:
+    from classifiers import cli
+
+    return cli
+
+
+def _train_cli() -> Any:
+    from classifiers import train_cli
+
+    return train_cli
+
+
+def _migrations() -> Sequence[Any]:
+    from classifiers.schema import MIGRATIONS
+
+    return MIGRATIONS
+
+
+def _setup_detection(host: Host) -> Any:
+    from listener import detection
+
+    return detection.setup(host)
+
+
+def _spikes() -> Any:
+    from classifiers.detector_cli import spikes
+
+    return spikes
+
+
+UNDERSTANDING = AreaManifest(
+    name="classifiers",
+    commands=(
+        Command("classify", "Classe des textes (un par ligne, fichier ou entrée standard) : un objet JSON par ligne.",
+                lambda: _cli().classify),
+        Command("label", "Étiquette des mentions stockées par thème (entraîne le modèle de thèmes de l'équipe).",
+                lambda: _cli().label),
+        Command("train", "Réentraîne les modèles (sentiment, hostilité) et affiche le rapport.",
+                lambda: _train_cli().train),
+        Command("eval", "Évalue le sentiment par validation croisée (F1 macro, F1 par classe, confusion) et "
+                        "l'hostilité.", lambda: _train_cli().eval_),
+    ),
+    migrations=_migrations,
+)
+
+DETECTION = AreaManifest(
+    name="detection",
+    setup=_setup_detection,
+    commands=(
+        Command("spikes", "Détecte les pics de volume dans des séries CSV avec le détecteur du service "
+                          "(réglages par défaut).", _spikes),
+    ),
+    evaluation={"detection": 10},
+)
