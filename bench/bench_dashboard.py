@@ -11,6 +11,7 @@ Also printed: the first (cold) request, the key list, a new key added to the cha
 from __future__ import annotations
 
 import asyncio
+import heapq
 import os
 import random
 import statistics
@@ -50,9 +51,12 @@ def build(db: Path, count: int) -> None:
     span = (END - start).total_seconds()
     counts: Counter[tuple[str, int]] = Counter()
     batch: list[Mention] = []
-    for i in range(count):
-        flood = i % 25 == 0  # 4 % of the mentions: the flood, all in its last five hours
-        at = flood_start + timedelta(seconds=rng.random() * 5 * 3600) if flood else start + timedelta(seconds=span * i / count)
+    floods = count // 25  # 4 % of the mentions: the flood, in its last five hours
+    regular = count - floods
+    # Stored in arrival order (= creation order, as collectors store them): the flood interleaves by time.
+    moments = heapq.merge(((start + timedelta(seconds=span * k / regular), False) for k in range(regular)),
+                          ((flood_start + timedelta(seconds=5 * 3600 * k / max(floods, 1)), True) for k in range(floods)))
+    for i, (at, flood) in enumerate(moments):
         topic = "eau_assainissement" if flood else rng.choice(TOPICS)
         negative = flood or rng.random() < 0.3
         hostile = rng.random() < 0.04

@@ -268,6 +268,10 @@ async def security_headers(request: web.Request, handler):
     return response
 
 
+async def _close_workspace(application: web.Application) -> None:
+    application[WORKSPACE_KEY].close()
+
+
 def build_web_app(app: Vigie) -> web.Application:
     guard = Guard(app)
     guard.warn_if_closed()
@@ -295,7 +299,9 @@ def build_web_app(app: Vigie) -> web.Application:
         application[OIDC_KEY] = client
         application.on_cleanup.append(lambda _: client.close())
         application.add_routes([web.get("/auth/oidc/login", oidc_login), web.get("/auth/oidc/callback", oidc_callback)])
-    application[WORKSPACE_KEY] = Workspace(app)
+    workspace = Workspace(app)
+    application[WORKSPACE_KEY] = workspace
+    application.on_cleanup.append(_close_workspace)
     application.add_routes(workspace_routes())
     application.router.add_static("/ui/", UI_DIR / "static", show_index=False)
     application.add_routes(app.routes)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,10 +67,21 @@ class Workspace:
         self.names = key_names(app.settings)
         self.trending = dashboard.TrendingCache(self._compute_trending, ttl=300.0)
         self.bands = dashboard.BandCache(app.settings.detectors.spikes)
+        self._processes: ProcessPoolExecutor | None = None
 
     def _compute_trending(self, key: tuple[str, int]) -> list[dict[str, Any]]:
-        as_of, hours = parse_time(key[0]), key[1]
-        return dashboard.trending_terms(self.app.store.path, as_of, hours, self.app.settings.detectors.trending)
+        """Runs in a separate process: tokenising a week of texts must not hold the daemon's GIL."""
+        if str(self.app.store.path) == ":memory:":
+            return []
+        if self._processes is None:
+            self._processes = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        settings = self.app.settings.detectors.trending.model_dump()
+        return self._processes.submit(dashboard.trending_terms, str(self.app.store.path), key[0], key[1],
+                                      settings).result(timeout=600)
+
+    def close(self) -> None:
+        if self._processes is not None:
+            self._processes.shutdown(wait=False, cancel_futures=True)
 
     async def trending_for(self, as_of: datetime, hours: int, wait: bool) -> tuple[list[dict[str, Any]] | None, bool]:
         """Cached trending terms; a refresh runs in a worker thread (the event loop stays free)."""

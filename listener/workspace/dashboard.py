@@ -233,11 +233,22 @@ def label_of(key: str, names: dict[str, str]) -> str:
 
 def top_authors(store: Store, window: Window, limit: int = 10) -> list[dict[str, Any]]:
     """Authors of the window by reach (their largest follower count seen), with how often they wrote."""
+    start, end = to_iso(window.start), to_iso(window.end)
+    # Rows of a window are read in row-id order from the first one (ids follow arrival, so this is a
+    # sequential read of the table's tail instead of one look-up per index entry).
+    count, first, last = store.conn.execute(
+        "SELECT count(*), min(id), max(id) FROM mentions WHERE created_at >= ? AND created_at < ?", [start, end]).fetchone()
+    if not count:
+        return []
+    # Far more rows between the ids than in the window (mentions stored long after they were written):
+    # the created_at index is cheaper than reading that whole range.
+    source = "mentions NOT INDEXED" if last - first < 4 * count else "mentions INDEXED BY idx_mentions_created_at"
     rows = store.conn.execute(
         "SELECT source, author_handle, max(author_name), max(coalesce(author_followers, 0)) AS reach, count(*), "
-        "sum(hostile), sum(sentiment = 'negative') FROM mentions WHERE created_at >= ? AND created_at < ? "
-        "AND author_handle IS NOT NULL GROUP BY source, author_handle ORDER BY reach DESC, count(*) DESC LIMIT ?",
-        [to_iso(window.start), to_iso(window.end), limit],
+        f"sum(hostile), sum(sentiment = 'negative') FROM {source} WHERE id BETWEEN ? AND ? AND created_at >= ? "
+        "AND created_at < ? AND author_handle IS NOT NULL GROUP BY source, author_handle "
+        "ORDER BY reach DESC, count(*) DESC LIMIT ?",
+        [first, last, start, end, limit],
     )
     return [{"source": source, "handle": handle, "name": name, "followers": reach, "mentions": count,
              "hostile": int(hostile or 0), "negative": int(negative or 0)}
@@ -305,19 +316,22 @@ class TrendingCache:
         return value
 
 
-def trending_terms(store_path: Any, as_of: datetime, hours: int, settings: Any) -> list[dict[str, Any]]:
-    """Computed in a worker thread on its own read-only connection (the daemon's stays the loop's)."""
+def trending_terms(store_path: str, as_of_iso: str, hours: int, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Computed in a worker process on its own read-only connection (plain arguments: it is pickled)."""
     import sqlite3
     from pathlib import Path
     from types import SimpleNamespace
 
+    from classifiers.detector_settings import TrendingSettings
     from listener.trending import compute_trending
 
+    as_of = parse_time(as_of_iso)
+    trending_settings = TrendingSettings.model_validate(settings)
     conn = sqlite3.connect(f"{Path(store_path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
     try:
         conn.execute("PRAGMA busy_timeout=5000")
         groups = compute_trending(SimpleNamespace(conn=conn), as_of, hours=hours, background_days=7,  # type: ignore[arg-type]
-                                  settings=settings)
+                                  settings=trending_settings)
     finally:
         conn.close()
     return [{"term": g["term"], "terms": g.get("terms", [])[:5], "volume": g["volume"],

@@ -127,7 +127,10 @@ def _query(filters: Filters, limit: int, offset: int) -> tuple[str, list[Any]]:
         sql = f"SELECT {', '.join('m.' + c.strip() for c in _COLUMNS.split(','))} FROM mentions m"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?"
+    # With a search, newest stored first straight from the full-text index (no sort of every match);
+    # without one, newest first by the created_at index.
+    sql += (" ORDER BY mentions_fts.rowid DESC" if filters.terms else " ORDER BY m.created_at DESC, m.id DESC")
+    sql += " LIMIT ? OFFSET ?"
     return sql, [*params, limit, offset]
 
 

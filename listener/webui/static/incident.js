@@ -5,7 +5,8 @@
   const { el, when, getJSON, send, can, SEVERITY, ALERT_STATUS, LEVEL } = Vigie;
   const id = document.getElementById("incident").dataset.id;
   const KIND = { signal: "signal", alert: "alerte", notification: "message", notified: "message envoyé", ack: "prise en charge",
-                 opened: "ouverture", update: "mise à jour", resolved: "clôture", silenced: "silence", escalated: "escalade" };
+                 acknowledged: "prise en charge", opened: "ouverture", update: "mise à jour", change: "changement",
+                 held: "publication retenue", resolved: "clôture", silenced: "silence", escalation: "escalade", escalated: "escalade" };
   let item = null;
 
   function act(path, body, message) {
@@ -51,8 +52,9 @@
     VigieCharts.volume(document.getElementById("incident-chart"), data.volume, data.alerts, 260);
     const FIGURE = { observed: "observé", expected: "attendu", window: "fenêtre (min)", window_minutes: "fenêtre (min)",
                      threshold: "seuil", score: "score", started_at: "depuis", mentions: "mentions", authors: "auteurs" };
-    const figures = Object.entries(item.figures || {}).filter(([k, v]) => FIGURE[k] && (typeof v === "number" || typeof v === "string"));
-    document.getElementById("incident-figures").textContent = figures.map(([k, v]) =>
+    const lines = Array.isArray(item.figures) ? item.figures.filter(line => typeof line === "string") : null;
+    const figures = lines ? [] : Object.entries(item.figures || {}).filter(([k, v]) => FIGURE[k] && (typeof v === "number" || typeof v === "string"));
+    document.getElementById("incident-figures").textContent = lines ? lines.join(" · ") : figures.map(([k, v]) =>
       `${FIGURE[k]} : ${typeof v === "number" ? Vigie.number.format(Math.round(v * 10) / 10) : (k.endsWith("_at") ? when(v) : v)}`).join(" · ");
     const crisis = document.getElementById("crisis-actions"); crisis.replaceChildren();
     for (const entry of data.crisis_actions) {
