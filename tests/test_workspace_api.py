@@ -63,7 +63,8 @@ async def test_dashboard_shows_the_spike_above_the_detector_band(make_settings):
     try:
         async with browser() as http:
             await login(http, base, "lea")
-            async with http.get(f"{base}/api/dashboard", params={"hours": "24", "keys": "all,crisis:inondation"}) as r:
+            async with http.get(f"{base}/api/dashboard",
+                                params={"hours": "24", "keys": "all,crisis:inondation", "wait": "1"}) as r:
                 assert r.status == 200
                 data = await r.json()
         volume = data["volume"]
@@ -77,6 +78,7 @@ async def test_dashboard_shows_the_spike_above_the_detector_band(make_settings):
         shares = data["shares"]
         assert shares["mentions"] == everything["total"]
         assert abs(shares["negative_share"] - 300 / everything["total"]) < 0.001  # the flood's 300 negative ones
+        assert len(data["top_authors"]) == 7 and not data["top_authors_pending"]
         assert [a["followers"] for a in data["top_authors"]] == sorted((a["followers"] for a in data["top_authors"]),
                                                                        reverse=True)
         assert data["crisis"]["state"] == "normal"

@@ -65,35 +65,58 @@ class Workspace:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.names = key_names(app.settings)
-        self.trending = dashboard.TrendingCache(self._compute_trending, ttl=300.0)
+        self.trending = dashboard.PanelCache(self._compute_trending, ttl=300.0)
+        self.authors = dashboard.PanelCache(self._compute_authors, ttl=60.0)
         self.bands = dashboard.BandCache(app.settings.detectors.spikes)
         self._processes: ProcessPoolExecutor | None = None
 
+    def _in_process(self, function, *args) -> Any:
+        """Run in the worker process: reading the period's texts must not hold the daemon's GIL."""
+        if self._processes is None:
+            self._processes = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+        return self._processes.submit(function, str(self.app.store.path), *args).result(timeout=600)
+
     def _compute_trending(self, key: tuple[str, int]) -> list[dict[str, Any]]:
-        """Runs in a separate process: tokenising a week of texts must not hold the daemon's GIL."""
         if str(self.app.store.path) == ":memory:":
             return []
-        if self._processes is None:
-            self._processes = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        settings = self.app.settings.detectors.trending.model_dump()
-        return self._processes.submit(dashboard.trending_terms, str(self.app.store.path), key[0], key[1],
-                                      settings).result(timeout=600)
+        return self._in_process(dashboard.trending_terms, key[0], key[1],
+                                self.app.settings.detectors.trending.model_dump())
+
+    def _compute_authors(self, key: tuple[str, str, int]) -> list[dict[str, Any]]:
+        if str(self.app.store.path) == ":memory:":
+            return dashboard.top_authors(self.app.store, dashboard.Window(parse_time(key[0]), parse_time(key[1]), key[2]))
+        return self._in_process(dashboard.top_authors_of, *key)
 
     def close(self) -> None:
         if self._processes is not None:
             self._processes.shutdown(wait=False, cancel_futures=True)
 
     async def trending_for(self, as_of: datetime, hours: int, wait: bool) -> tuple[list[dict[str, Any]] | None, bool]:
-        """Cached trending terms; a refresh runs in a worker thread (the event loop stays free)."""
         key = (to_iso(as_of.replace(second=0, microsecond=0) - timedelta(minutes=as_of.minute % 5)), hours)
-        value, stale = self.trending.get(key)
+        return await self.panel(self.trending, key, wait)
+
+    async def authors_for(self, window: dashboard.Window, wait: bool) -> tuple[list[dict[str, Any]] | None, bool]:
+        return await self.panel(self.authors, (to_iso(window.start), to_iso(window.end), window.step), wait)
+
+    async def panel(self, cache: dashboard.PanelCache, key: Any, wait: bool) -> tuple[Any, bool]:
+        """(value, pending): the cached value; a refresh runs in the worker process while the loop stays free.
+        The last value (even of a slightly older key) is served until the new one is ready."""
+        value, stale = cache.get(key)
         if stale:
-            task = asyncio.get_running_loop().run_in_executor(None, self.trending.refresh, key)
+            task = asyncio.get_running_loop().run_in_executor(None, cache.refresh, key)
             if wait or value is None:
                 try:
-                    value = await asyncio.wait_for(asyncio.shield(task), 0.05 if not wait else 30)
+                    fresh = await asyncio.wait_for(asyncio.shield(task), 0.05 if not wait else 60)
                 except TimeoutError:
                     return value, True
+                deadline = asyncio.get_running_loop().time() + 60
+                while fresh is None and wait and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(0.2)  # another request started it: wait for its result
+                    latest, still = cache.get(key)
+                    fresh = None if still else latest
+                if fresh is None:
+                    return value, True
+                value = fresh
         return value, False
 
 
@@ -158,14 +181,16 @@ async def api_dashboard(request: web.Request) -> web.Response:
     volume = dashboard.volume(store, keys, window, workspace.bands, app.clock.now(), app.tz)
     for series in volume["series"]:
         series["label"] = dashboard.label_of(series["key"], workspace.names)
-    trending, pending = await workspace.trending_for(as_of, min(int(hours), 24), wait=request.query.get("wait") == "1")
+    wait = request.query.get("wait") == "1"
+    trending, pending = await workspace.trending_for(as_of, min(int(hours), 24), wait=wait)
+    authors, authors_pending = await workspace.authors_for(window, wait=wait)
     open_alerts = store.conn.execute("SELECT count(*) FROM alerts WHERE status = 'open'").fetchone()[0]
     return web.json_response({
         "as_of": to_iso(as_of), "hours": hours, "institution": app.settings.institution.name,
         "crisis": dashboard.crisis_history(store),
         "volume": volume, "alerts": dashboard.alert_marks(store, window),
         "shares": dashboard.shares(store, window),
-        "top_authors": dashboard.top_authors(store, window),
+        "top_authors": authors or [], "top_authors_pending": authors_pending,
         "new_terms": dashboard.new_terms(store, window),
         "trending": trending or [], "trending_pending": pending,
         "incidents": open_incidents(store), "open_alerts": open_alerts,
@@ -205,8 +230,9 @@ async def api_explorer(request: web.Request) -> web.Response:
     except ValueError:
         return _error(400, "limit et offset doivent être des entiers")
     mentions = explorer.search(app.store, filters, limit=limit, offset=offset)
-    sources = [row[0] for row in app.store.conn.execute("SELECT DISTINCT source FROM cursors UNION "
-                                                        "SELECT DISTINCT source FROM mentions LIMIT 50")]
+    # The configured sources and those that ever moved a cursor (never a scan of the mentions).
+    sources = [s.name for s in app.settings.sources] + [
+        row[0] for row in app.store.conn.execute("SELECT source FROM cursors LIMIT 100")] + ["ingest"]
     names = _workspace(request).names
     return web.json_response({
         "mentions": mentions, "offset": offset, "limit": limit,

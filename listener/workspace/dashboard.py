@@ -282,9 +282,10 @@ def new_terms(store: Store, window: Window, limit: int = 10) -> list[dict[str, A
             for key, at, observed, score in rows]
 
 
-class TrendingCache:
-    """Trending terms read hundreds of thousands of texts: computed off the event loop, kept `ttl` seconds,
-    served from the last result meanwhile (a dashboard refreshed every few seconds must not recompute them)."""
+class PanelCache:
+    """A panel that reads every mention of the period (trending terms, top authors: on a big city's store,
+    hundreds of thousands of wide rows): computed in a worker process, kept `ttl` seconds, the last result
+    served meanwhile (a dashboard refreshed every minute by ten people must not recompute it ten times)."""
 
     def __init__(self, compute, ttl: float = 300.0) -> None:
         self.compute = compute
@@ -301,10 +302,11 @@ class TrendingCache:
             fresh = self._value is not None and self._key == key and time.monotonic() - self._at < self.ttl
             return self._value, not fresh
 
-    def refresh(self, key: Any) -> list[dict[str, Any]]:
+    def refresh(self, key: Any) -> list[dict[str, Any]] | None:
+        """Compute for `key`; None when a computation is already running (its result will be served)."""
         with self._lock:
             if self.computing:
-                return self._value or []
+                return None
             self.computing = True
         try:
             value = self.compute(key)
@@ -316,10 +318,28 @@ class TrendingCache:
         return value
 
 
-def trending_terms(store_path: str, as_of_iso: str, hours: int, settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """Computed in a worker process on its own read-only connection (plain arguments: it is pickled)."""
+def _read_only(store_path: str) -> Any:
     import sqlite3
     from pathlib import Path
+
+    conn = sqlite3.connect(f"{Path(store_path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def top_authors_of(store_path: str, start_iso: str, end_iso: str, step: int) -> list[dict[str, Any]]:
+    """Worker-process entry for `top_authors` (plain arguments: it is pickled)."""
+    from types import SimpleNamespace
+
+    conn = _read_only(store_path)
+    try:
+        return top_authors(SimpleNamespace(conn=conn), Window(parse_time(start_iso), parse_time(end_iso), step))  # type: ignore[arg-type]
+    finally:
+        conn.close()
+
+
+def trending_terms(store_path: str, as_of_iso: str, hours: int, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Computed in a worker process on its own read-only connection (plain arguments: it is pickled)."""
     from types import SimpleNamespace
 
     from classifiers.detector_settings import TrendingSettings
@@ -327,9 +347,8 @@ def trending_terms(store_path: str, as_of_iso: str, hours: int, settings: dict[s
 
     as_of = parse_time(as_of_iso)
     trending_settings = TrendingSettings.model_validate(settings)
-    conn = sqlite3.connect(f"{Path(store_path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    conn = _read_only(store_path)
     try:
-        conn.execute("PRAGMA busy_timeout=5000")
         groups = compute_trending(SimpleNamespace(conn=conn), as_of, hours=hours, background_days=7,  # type: ignore[arg-type]
                                   settings=trending_settings)
     finally:

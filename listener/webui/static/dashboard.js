@@ -116,9 +116,9 @@
     for (const term of data.new_terms) fresh.append(el("li", `${term.term} — vu le ${when(term.at)}`));
   }
 
-  function renderAuthors(authors) {
+  function renderAuthors(authors, pending) {
     const body = document.querySelector("#authors tbody"); body.replaceChildren();
-    if (!authors.length) Vigie.empty(body, 6, "Aucun auteur sur la période.");
+    if (!authors.length) Vigie.empty(body, 6, pending ? "Calcul en cours…" : "Aucun auteur sur la période.");
     for (const a of authors) {
       const row = el("tr");
       const who = el("td"); who.append(el("strong", a.handle)); if (a.name) who.append(el("div", a.name, "meta"));
@@ -153,8 +153,8 @@
     renderIncidents(data.incidents);
     VigieCharts.shares(document.getElementById("shares-chart"), data.shares, window.innerWidth < 640 ? 180 : 220);
     renderTrending(data);
-    renderAuthors(data.top_authors);
-    if (data.trending_pending) setTimeout(load, 4000);
+    renderAuthors(data.top_authors, data.top_authors_pending);
+    if (data.trending_pending || data.top_authors_pending) setTimeout(load, 4000);
   }
 
   document.getElementById("range").addEventListener("change", event => {
