@@ -92,7 +92,7 @@ def main() -> None:
     rate = len(corpus) / cpu
 
     # Where the time goes, stage by stage (same batches).
-    stages = dict.fromkeys(("prepare", "sentiment", "topics", "hostility", "crisis"), 0.0)
+    stages = dict.fromkeys(("prepare", "sentiment", "topics", "abuse+hostility", "crisis"), 0.0)
     clock = time.process_time
     for batch in batches:
         t0 = clock()
@@ -114,7 +114,7 @@ def main() -> None:
     sizes = asset_bytes()
     total_mb = sum(sizes.values()) / 1e6
     print(f"stack load: {load_s:.2f} s (sentiment model: {'yes' if stack.sentiment else 'MISSING'}, "
-          f"hostility model: {'yes' if stack.hostility.model else 'no'}, "
+          f"abuse model: {'yes' if stack.hostility.model else 'no'}, "
           f"topic model: {'yes' if stack.topics.model else 'no'})")
     print(f"texts: {len(corpus)} in batches of {BATCH}; with topic {with_topic}, hostile {hostile}, "
           f"crisis {crisis}")

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def classifier_settings(section: ClassifierSettings, resolve: Callable[[Path], Path]) -> ClassifierSettings:
     """The [classifiers] section with its paths resolved by `resolve` (relative to the config file, like
     every other path: the caller passes `settings.resolve`, so this floor never reads the daemon's settings)."""
-    paths = {name: resolve(value) for name in ("model_dir", "hostility_lexicon", "crisis_lexicon")
+    paths = {name: resolve(value) for name in ("model_dir", "abuse_lexicon", "hostility_lexicon", "crisis_lexicon")
              if (value := getattr(section, name)) is not None}
     return section.model_copy(update=paths) if paths else section
 

@@ -13,7 +13,7 @@ from classifiers.schema import save_label
 from listener.cli.common import config_option, open_store, settings_for
 
 BATCH = 500
-FIELDS = ("sentiment", "topics", "hostile", "crisis")
+FIELDS = ("sentiment", "topics", "abusive", "threat", "hostile", "crisis")
 
 
 def _load_stack(settings: Any) -> Any:
@@ -42,8 +42,8 @@ def _render(labels: Any, text: str, field: str | None) -> str:
         return labels.sentiment
     if field == "topics":
         return ",".join(labels.topic_names)
-    if field == "hostile":
-        return "1" if labels.hostile else "0"
+    if field in ("abusive", "threat", "hostile"):
+        return "1" if getattr(labels, field) else "0"
     if field == "crisis":
         return ",".join(labels.crisis_kinds)
     return json.dumps({"text": text, **labels.to_dict()}, ensure_ascii=False)
@@ -53,7 +53,8 @@ def _render(labels: Any, text: str, field: str | None) -> str:
 @click.argument("source", type=click.File("rb"), default="-", required=False)
 @config_option
 @click.option("--field", type=click.Choice(FIELDS), default=None,
-              help="N'afficher qu'un champ par ligne (sentiment : negative|neutral|positive).")
+              help="N'afficher qu'un champ par ligne : sentiment (negative|neutral|positive), abusive, threat, "
+                   "hostile (1|0), crisis (types séparés par des virgules, ligne vide si aucun), topics.")
 def classify(source: BinaryIO, config_path: Path | None, field: str | None) -> None:
     """Classe des textes (un par ligne, fichier ou entrée standard) : un objet JSON par ligne."""
     settings = settings_for(config_path)

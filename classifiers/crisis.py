@@ -8,7 +8,15 @@ made you page me at 3 am?"). The hard part is what must *not* fire, handled in t
   "en cas d'incendie", "risque d'inondation";
 - drills and tests anywhere in the text: "exercice d'évacuation", "simulation", "alerte test";
 - past events and remembrance: "il y a 10 ans", "commémoration", "anniversaire";
-- figurative uses overlapping the phrase: "explosion de joie", "feu d'artifice", "inondé de messages".
+- figurative uses overlapping the phrase: "explosion de joie", "feu d'artifice", "inondé de messages";
+- topic words that are not events, overlapping the phrase: "terrorisme intellectuel", "la lutte contre le
+  terrorisme", "séisme politique", "peine de mort";
+- film, series and book plots anywhere in the text: "le film raconte une inondation…".
+
+Whole words where stems mislead: a phrase whose stems are short and differ from its words ("tué" → "tu",
+"courant" → "cour") is matched word for word, so « tu » + « mort » never reads as « tué ».
+Aftermath words ("bilan", "sinistrés", "disparus", "consignes") strengthen a kind already signalled and
+never fire alone.
 
 The lexicon is classifiers/data/crisis_fr.toml (replaceable with ClassifierSettings.crisis_lexicon).
 """
@@ -21,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifiers.lexicon import Entry, Match, PhraseLexicon, View
+from classifiers.text import prepare
 from classifiers.types import Label
 
 DEFAULT_LEXICON = Path(__file__).with_name("data") / "crisis_fr.toml"
@@ -42,6 +51,16 @@ class CrisisLexicon:
     drill: PhraseLexicon
     past: PhraseLexicon
     figurative: PhraseLexicon
+    fiction: PhraseLexicon
+    topic: PhraseLexicon
+    aftermath: PhraseLexicon
+
+
+def _needs_whole_words(phrase: str) -> bool:
+    """Stems that are short and differ from the word collide with other words ("tué" → "tu")."""
+    prepared = prepare(phrase)
+    return any(len(stem) <= 4 and stem != word and word.isalpha()
+               for stem, word in zip(prepared.stems, prepared.folded, strict=True))
 
 
 def load_lexicon(path: Path | None = None) -> CrisisLexicon:
@@ -54,14 +73,17 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
         labels[kind] = spec.get("label", kind)
         if spec.get("keep_negated"):
             keep.add(kind)
-        entries.extend(Entry(phrase, kind, STRONG) for phrase in spec.get("strong", []))
-        entries.extend(Entry(phrase, kind, WEAK) for phrase in spec.get("weak", []))
+        for weight, phrases in ((STRONG, spec.get("strong", [])), (WEAK, spec.get("weak", []))):
+            for phrase in phrases:
+                (exact if _needs_whole_words(phrase) else entries).append(Entry(phrase, kind, weight))
         exact.extend(Entry(phrase, kind, STRONG) for phrase in spec.get("exact", []))
+        exact.extend(Entry(phrase, kind, WEAK) for phrase in spec.get("exact_weak", []))
     context = data.get("context", {})
 
-    def cues(name: str) -> PhraseLexicon:
-        return PhraseLexicon(Entry(phrase, name, 1.0) for phrase in context.get(name, []))
+    def cues(name: str, on: str = "stems") -> PhraseLexicon:
+        return PhraseLexicon((Entry(phrase, name, 1.0) for phrase in context.get(name, [])), on=on)
 
+    aftermath = data.get("aftermath", {})
     return CrisisLexicon(
         kinds=PhraseLexicon(entries),
         exact=PhraseLexicon(exact, on="words"),
@@ -71,6 +93,10 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
         drill=cues("drill"),
         past=cues("past"),
         figurative=cues("figurative"),
+        fiction=cues("fiction", on="words"),  # "série" and "serait" share a stem
+        topic=cues("topic"),
+        aftermath=PhraseLexicon(Entry(w, "aftermath", float(aftermath.get("weight", WEAK)))
+                                for w in aftermath.get("words", [])),
     )
 
 
@@ -106,11 +132,11 @@ class CrisisDetector:
         ]
         if not kept:
             return kept
-        if lex.drill.match(view) or lex.past.match(view):
+        if lex.drill.match(view) or lex.past.match(view) or lex.fiction.match(view):
             return []
         if _YEARS_AGO_RE.search(" ".join(view.prepared.folded).replace("' ", "'")):
             return []
-        figurative = lex.figurative.match(view)
+        figurative = lex.figurative.match(view) + lex.topic.match(view)
         if figurative:
             kept = [m for m in kept if not any(f.start <= m.end and m.start <= f.end for f in figurative)]
         hypothetical = lex.hypothetical.match(view)
@@ -132,13 +158,27 @@ class CrisisDetector:
         scores: dict[str, float] = {}
         terms: dict[str, dict[str, None]] = {}
         seen: set[tuple[str, str]] = set()
-        for match in kept:
+        covered: set[tuple[str, int]] = set()
+        # Strongest and longest first, so a word shared by two entries counts with its best one.
+        for match in sorted(kept, key=lambda m: (-m.entry.weight, m.start - m.end, m.start)):
             kind = match.entry.group
-            if (kind, match.entry.phrase) in seen:
+            # One phrase counts once, and one word once per kind (a stem and a whole-word entry may both hit).
+            if (kind, match.entry.phrase) in seen or (kind, match.start) in covered:
                 continue
             seen.add((kind, match.entry.phrase))
+            covered.add((kind, match.start))
             scores[kind] = scores.get(kind, 0.0) + match.entry.weight
             terms.setdefault(kind, {})[match.surface] = None
+        if scores:
+            for match in self.lexicon.aftermath.match(view):
+                if match.negated or ("aftermath", match.entry.phrase) in seen or any(
+                    k.start <= match.end and match.start <= k.end for k in kept
+                ):
+                    continue
+                seen.add(("aftermath", match.entry.phrase))
+                for kind in scores:
+                    scores[kind] += match.entry.weight
+                    terms[kind][match.surface] = None
         labels = [
             Label(kind, round(min(1.0, score), 3), list(terms[kind]))
             for kind, score in scores.items()

@@ -80,6 +80,16 @@ class View:
         self.stems = stems
         self.words = words
 
+    @classmethod
+    def every_token(cls, prepared: Prepared) -> View:
+        """A view that keeps function words: abuse phrases need them ("ta gueule", "mort aux", "ces rats")."""
+        view = cls.__new__(cls)
+        view.prepared = prepared
+        view.positions = list(range(len(prepared.folded)))
+        view.stems = prepared.stems
+        view.words = prepared.folded
+        return view
+
     def negated(self, start: int, end: int) -> bool:
         """True when a negator just before the match governs it (scope from text.py, kept local)."""
         prepared = self.prepared
@@ -117,7 +127,10 @@ class PhraseLexicon:
             raise ValueError(f"unknown match level {on!r}")
         self.on = on
         self.entries: list[Entry] = []
-        self._first: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
+        # First key → (the one-word entry, if any; second key → [(the keys after the second, entry)],
+        # longest first). Indexing two keys deep keeps lexicons whose phrases start with common words
+        # ("sont des rats", "je vais…") at one or two dict lookups per word.
+        self._first: dict[str, tuple[Entry | None, dict[str, list[tuple[tuple[str, ...], Entry]]]]] = {}
         for item in entries:
             entry = item if isinstance(item, Entry) else Entry(item[0], item[1], float(item[2]))
             stems = entry.stems or phrase_key(entry.phrase, on)
@@ -125,9 +138,15 @@ class PhraseLexicon:
                 continue
             entry = Entry(entry.phrase, entry.group, entry.weight, stems)
             self.entries.append(entry)
-            self._first.setdefault(stems[0], []).append((stems[1:], entry))
-        for candidates in self._first.values():
-            candidates.sort(key=lambda item: -len(item[0]))
+            single, deeper = self._first.get(stems[0], (None, {}))
+            if len(stems) == 1:
+                single = single or entry  # the first listed wins, as before
+            else:
+                deeper.setdefault(stems[1], []).append((stems[2:], entry))
+            self._first[stems[0]] = (single, deeper)
+        for _, deeper in self._first.values():
+            for candidates in deeper.values():
+                candidates.sort(key=lambda item: -len(item[0]))
         self._keys = frozenset(self._first)
 
     def __len__(self) -> int:
@@ -147,16 +166,25 @@ class PhraseLexicon:
         for i in [i for i, stem in enumerate(stems) if stem in keys]:
             if i <= covered:
                 continue
-            for rest, entry in first[stems[i]]:
-                size = len(rest)
-                if size and (i + size >= n or tuple(stems[i + 1 : i + 1 + size]) != rest):
+            single, deeper = first[stems[i]]
+            chosen: Entry | None = None
+            size = 0
+            if deeper and i + 1 < n:
+                for rest, entry in deeper.get(stems[i + 1], ()):
+                    extra = len(rest)
+                    if extra and (i + 1 + extra >= n or tuple(stems[i + 2 : i + 2 + extra]) != rest):
+                        continue
+                    chosen, size = entry, extra + 1
+                    break  # longest candidate at this position wins
+            if chosen is None:
+                if single is None:
                     continue
-                start = positions[i]
-                end = positions[i + size]
-                surface = _surface(view.prepared.tokens[start : end + 1])
-                found.append(Match(entry, start, end, surface, view.negated(start, end)))
-                covered = i + size
-                break  # longest candidate at this position wins
+                chosen = single
+            start = positions[i]
+            end = positions[i + size]
+            surface = _surface(view.prepared.tokens[start : end + 1])
+            found.append(Match(chosen, start, end, surface, view.negated(start, end)))
+            covered = i + size
         return found
 
 

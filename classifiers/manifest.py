@@ -46,10 +46,10 @@ UNDERSTANDING = AreaManifest(
                 lambda: _cli().classify),
         Command("label", "Étiquette des mentions stockées par thème (entraîne le modèle de thèmes de l'équipe).",
                 lambda: _cli().label),
-        Command("train", "Réentraîne les modèles (sentiment, hostilité) et affiche le rapport.",
+        Command("train", "Réentraîne les modèles (sentiment, propos abusifs) et affiche le rapport.",
                 lambda: _train_cli().train),
-        Command("eval", "Évalue le sentiment par validation croisée (F1 macro, F1 par classe, confusion) et "
-                        "l'hostilité.", lambda: _train_cli().eval_),
+        Command("eval", "Évalue chaque étiquette sur les parts réservées (sentiment, abusif, menace, hostile, "
+                        "crise).", lambda: _train_cli().eval_),
     ),
     migrations=_migrations,
 )

@@ -1,7 +1,7 @@
 """Settings for the French classifiers.
 
 Why each knob exists: the taxonomy is the institution's own vocabulary (it changes per city), the
-hostility threshold trades missed insults against false alarms sent to the communication team, and the
+abuse threshold trades missed insults against false alarms sent to the communication team, and the
 lexicon overrides let an institution extend the shipped French lexicons without a release.
 """
 
@@ -34,16 +34,16 @@ class ClassifierSettings(StrictModel):
     topic_threshold: float = Field(default=0.5, gt=0, le=1)
     # Learned topic model: trained only for topics with at least this many labelled mentions.
     topic_model_min_labels: int = Field(default=20, ge=1)
-    # Without the learned model, a mention is hostile when its lexicon score (sum of term weights,
-    # classifiers/data/hostility_fr.toml) reaches this.
-    hostility_threshold: float = Field(default=1.5, gt=0)
-    # Hostility without a detected target (institution or official) is multiplied by this.
-    hostility_untargeted_factor: float = Field(default=0.5, ge=0, le=1)
-    # When the learned hostility model is present it decides: hostile when its probability reaches this
-    # (the hostility score shown is then that probability).
-    hostility_model_threshold: float = Field(default=0.5, gt=0, lt=1)
-    # Replacement hostility lexicon (TOML like classifiers/data/hostility_fr.toml); empty = shipped.
+    # The learned abuse model decides "abusive" when its probability reaches this; empty = the threshold
+    # chosen at training time (stored in the model file, see `vigie eval`).
+    abuse_model_threshold: float | None = Field(default=None, gt=0, lt=1)
+    # Replacement abuse and threat lexicon (TOML like classifiers/data/abuse_fr.toml); empty = shipped.
+    abuse_lexicon: Path | None = None
+    # Replacement hostility targets (TOML like classifiers/data/hostility_fr.toml); empty = shipped.
     hostility_lexicon: Path | None = None
+    # More words naming this institution, its services or staff (abuse near them is "hostile"), besides
+    # the shipped ones (« le maire », « la mairie », « les élus », « le préfet »…) and the officials.
+    hostility_targets: list[str] = Field(default_factory=list)
     # Replacement crisis lexicon (TOML like classifiers/data/crisis_fr.toml); empty = shipped.
     crisis_lexicon: Path | None = None
     # A crisis kind is reported when its score reaches this.

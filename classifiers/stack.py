@@ -1,5 +1,5 @@
-"""The classifier stack the pipeline calls: prepare each text once, then sentiment, topics, hostility,
-crisis. Every label carries the terms that explain it.
+"""The classifier stack the pipeline calls: prepare each text once, then sentiment, topics, abuse (abusive,
+threat, hostile), crisis. Every label carries the terms that explain it.
 
 Why one object: the pipeline classifies batches of ~500 mentions; tokenising once and running each
 classifier over the whole batch (vectorised models, dict-lookup lexicons) keeps the stack above
@@ -52,10 +52,10 @@ class ClassifierStack:
             hostility=HostilityClassifier.load(
                 institution,
                 lexicon_path=settings.hostility_lexicon,
-                model_path=model_dir / "hostility.joblib" if model_dir else None,
-                threshold=settings.hostility_threshold,
-                untargeted_factor=settings.hostility_untargeted_factor,
-                model_threshold=settings.hostility_model_threshold,
+                abuse_lexicon_path=settings.abuse_lexicon,
+                model_path=model_dir / "abuse.joblib" if model_dir else None,
+                model_threshold=settings.abuse_model_threshold,
+                extra_targets=list(settings.hostility_targets),
             ),
             crisis=CrisisDetector.load(settings.crisis_lexicon, settings.crisis_threshold),
         )
@@ -92,6 +92,12 @@ class ClassifierStack:
                     sentiment_proba={k: round(float(v), 4) for k, v in probas.items()},
                     sentiment_terms=list(terms),
                     topics=topic,
+                    abusive=hostile.abusive,
+                    abusive_score=float(hostile.abusive_score),
+                    abusive_terms=hostile.abusive_terms,
+                    threat=hostile.threat,
+                    threat_score=float(hostile.threat_score),
+                    threat_terms=hostile.threat_terms,
                     hostile=bool(hostile.hostile),
                     hostility_score=float(hostile.score),
                     hostility_terms=hostile.terms,

@@ -33,6 +33,15 @@ class Classification:
     sentiment_proba: dict[str, float] = field(default_factory=dict)
     sentiment_terms: list[str] = field(default_factory=list)
     topics: list[Label] = field(default_factory=list)
+    # Abusive: insulting, hateful, degrading, dehumanising or threatening language, whoever it targets.
+    abusive: bool = False
+    abusive_score: float = 0.0
+    abusive_terms: list[str] = field(default_factory=list)
+    # Threat: a threat or a call for violence or death against anyone (always abusive too).
+    threat: bool = False
+    threat_score: float = 0.0
+    threat_terms: list[str] = field(default_factory=list)
+    # Hostile: abusive AND aimed at the institution, its services or staff, or its officials.
     hostile: bool = False
     hostility_score: float = 0.0
     hostility_terms: list[str] = field(default_factory=list)
@@ -53,6 +62,8 @@ class Classification:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Classification:
+        """Labels stored by any version: missing keys (abusive, threat…) take their defaults; an unknown key
+        is an error (a malformed item is refused, not silently trimmed)."""
         data = dict(data)
         data["topics"] = [Label(**item) for item in data.get("topics", [])]
         data["crisis"] = [Label(**item) for item in data.get("crisis", [])]

@@ -1,7 +1,7 @@
 """Which counter keys a mention adds to. Detectors read these series; keys are plain strings:
 
     all, source:<name>, topic:<name>, hashtag:<tag>, keyword:<term>, crisis:<kind>,
-    neg:all, neg:topic:<name>, hostile:all, hostile:topic:<name>
+    neg:all, neg:topic:<name>, hostile:all, hostile:topic:<name>, abusive:all, threat:all
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ class KeyCounter:
             if labels.hostile:
                 keys.append("hostile:all")
                 keys.extend(f"hostile:topic:{topic}" for topic in topics)
+            if labels.abusive:
+                keys.append("abusive:all")
+            if labels.threat:
+                keys.append("threat:all")
         return keys
 
     def count(self, mentions: Iterable[Mention]) -> Counter[tuple[str, int]]:

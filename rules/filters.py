@@ -174,6 +174,10 @@ def mention_has_key(mention: Mention, key: str) -> bool:
         return labels is not None and labels.sentiment == "negative" and mention_has_key(mention, value)
     if kind == "hostile":
         return labels is not None and labels.hostile and mention_has_key(mention, value)
+    if kind == "abusive":
+        return labels is not None and labels.abusive and mention_has_key(mention, value)
+    if kind == "threat":
+        return labels is not None and labels.threat and mention_has_key(mention, value)
     return False
 
 

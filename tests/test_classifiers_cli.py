@@ -26,7 +26,8 @@ def config(tmp_path_factory):
 
 def test_classify_prints_one_json_object_per_line_with_explanations(config, tmp_path):
     source = tmp_path / "in.txt"
-    source.write_text("Embouteillages monstres sur la rocade\nMadame la maire, démissionnez !\n", encoding="utf-8")
+    source.write_text("Embouteillages monstres sur la rocade\nMadame la maire, démissionnez, incompétente !\n",
+                      encoding="utf-8")
     result = CliRunner().invoke(main, ["classify", str(source), "--config", str(config)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -34,7 +35,9 @@ def test_classify_prints_one_json_object_per_line_with_explanations(config, tmp_
     assert lines[0]["text"] == "Embouteillages monstres sur la rocade"
     assert lines[0]["topics"][0]["name"] == "transport" and lines[0]["topics"][0]["terms"]
     assert lines[1]["hostile"] is True and lines[1]["hostility_targets"] == ["Claire Marchand"]
-    assert {"sentiment", "sentiment_proba", "sentiment_terms", "crisis"} <= set(lines[0])
+    assert lines[1]["abusive"] is True and "incompétente" in lines[1]["abusive_terms"]
+    assert {"sentiment", "sentiment_proba", "sentiment_terms", "crisis", "abusive", "abusive_score", "threat",
+            "threat_score", "threat_terms", "hostility_score", "hostility_terms"} <= set(lines[0])
     assert "é" in result.stdout  # not escaped
 
 
@@ -46,6 +49,35 @@ def test_classify_field_sentiment_prints_only_labels(config):
     lines = result.stdout.splitlines()
     assert len(lines) == len(texts)
     assert set(lines) <= {"negative", "neutral", "positive"}
+
+
+CONTRACT = [
+    ("Je vais tuer les élus", {"abusive": "1", "threat": "1", "hostile": "1", "crisis": ""}),
+    ("Les élus sont des ordures", {"abusive": "1", "threat": "0", "hostile": "1"}),
+    ("Je déteste les élus", {"abusive": "1", "hostile": "1"}),
+    ("Les supporters adverses sont des chiens", {"abusive": "1", "threat": "0", "hostile": "0"}),
+    ("Du terrorisme intellectuel, encore", {"crisis": "", "abusive": "0"}),
+    ("", {"sentiment": "neutral", "abusive": "0", "threat": "0", "hostile": "0", "crisis": ""}),
+    ("Incendie en cours rue Victor Hugo, les pompiers sont sur place", {"crisis": "incendie", "hostile": "0"}),
+    ("Séisme ressenti à Rivebelle, magnitude 4,2 : des fissures dans les immeubles", {"crisis": "seisme"}),
+]
+
+
+@pytest.mark.parametrize("field", ["sentiment", "abusive", "threat", "hostile", "crisis"])
+def test_classify_field_prints_exactly_one_line_per_input_line_in_order(config, field):
+    texts = [text for text, _ in CONTRACT] * 3
+    result = CliRunner().invoke(main, ["classify", "-", "--field", field, "--config", str(config)],
+                                input="\n".join(texts) + "\n")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.split("\n")
+    assert lines[-1] == "" and len(lines) - 1 == len(texts)
+    for line, (_, expected) in zip(lines, CONTRACT * 3, strict=False):
+        if field in expected:
+            assert line == expected[field]
+        elif field == "sentiment":
+            assert line in ("negative", "neutral", "positive")
+        elif field != "crisis":
+            assert line in ("0", "1")
 
 
 def test_label_saves_the_topics_chosen(config):

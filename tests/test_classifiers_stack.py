@@ -62,8 +62,8 @@ def test_topics_are_multi_label_and_explained(results):
 def test_hostility_has_target_and_terms_civil_criticism_does_not(results):
     hostile, civil = results[2], results[3]
     assert hostile.hostile and hostile.hostility_targets == ["Claire Marchand"]
-    assert "démissionnez" in hostile.hostility_terms
-    assert not civil.hostile and civil.hostility_targets == []
+    assert "incompétente" in hostile.hostility_terms and hostile.abusive and not hostile.threat
+    assert not civil.hostile and civil.hostility_targets == [] and not civil.abusive
 
 
 def test_crisis_fires_for_a_fire_not_for_fireworks(results):

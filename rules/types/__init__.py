@@ -10,6 +10,7 @@ from rules.types.negative_share import NegativeShareRule
 from rules.types.new_term import NewTermRule
 from rules.types.silence import SilenceRule
 from rules.types.spike import SpikeRule
+from rules.types.threat import ThreatRule
 from rules.types.volume import VolumeRule
 
 RULE_TYPES: dict[str, type[RuleType]] = {
@@ -19,6 +20,7 @@ RULE_TYPES: dict[str, type[RuleType]] = {
         VolumeRule,
         NegativeShareRule,
         HostilityRule,
+        ThreatRule,
         KeywordRule,
         InfluencerRule,
         NewTermRule,

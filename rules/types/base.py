@@ -336,14 +336,14 @@ def key_label(key: str, names: DisplayNames = NO_NAMES) -> str:
         return f"« {names.crisis.get(value, value)} » (crise)"
     if kind == "topic":
         return f"« {names.topic(value)} »"
-    if kind in ("neg", "hostile"):
+    if kind in ("neg", "hostile", "abusive", "threat"):
         return key_label(value, names)
     return f"« {value or key} »"
 
 
 def topic_of_key(key: str) -> str | None:
     kind, _, value = key.partition(":")
-    if kind in ("neg", "hostile"):
+    if kind in ("neg", "hostile", "abusive", "threat"):
         return topic_of_key(value)
     return value if kind == "topic" and value else None
 

@@ -1,0 +1,537 @@
+"""Abusive language and threats in French, whoever they target, each explained by the words that fired.
+
+Two layers, both reading the *squashed* form of a text (``squash``), so spelling tricks fall back onto
+the words they hide: leet ("c0nnard"), spelled-out letters ("c o n n a s s e", "c.o.n"), masked letters
+("c*nnard"), elongations and doubled letters ("connnnard" = "conard"), hyphenated imperatives
+("tuez-les"), a few SMS contractions ("jte", "jvais"), accents folded ("crevé" = "creve").
+
+- a lexicon (classifiers/data/abuse_fr.toml): insults, slurs, dehumanising comparisons ("ce sont des
+  rats"), hateful generalisations, degrading words that count only when aimed at someone, and threats
+  (explicit and implicit phrases, or a violence verb with a threat cue and a person as its object).
+  Terms that are negated ("ce ne sont pas des rats"), reported ("il m'a traité de connard") or quoted
+  in a condemnation (« les traiter de "rats" est indigne ») do not count: counter-speech is not abuse.
+- a learned model (classifiers/models/abuse.joblib, `vigie train`): logistic regression over word and
+  character n-grams of the squashed text plus the lexicon's findings, fitted on real tweets
+  (mlma-fr, umsab-fr, see classifiers/abuse_training.py). It finds abuse the lexicon does not list.
+
+A text is abusive when the lexicon score reaches 1 or the model's probability reaches its threshold;
+a threat is always abusive. Scores are in [0, 1].
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from classifiers.lexicon import Entry, Match, PhraseLexicon, View
+from classifiers.text import NEGATORS, Prepared, prepare
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEXICON = Path(__file__).with_name("data") / "abuse_fr.toml"
+DEFAULT_MODEL = Path(__file__).with_name("models") / "abuse.joblib"
+MODEL_FORMAT = 1
+# How far (tokens) a reporting cue may stand before the abuse it reports ("traité de gros connard").
+REPORTED_WINDOW = 4
+# How far (tokens) a person may stand from a degrading word for it to count as aimed at them.
+AIM_WINDOW = 6
+# Threat verbs: how far back the threat cue may be ("je vais vraiment te tuer").
+INTENT_WINDOW = 4
+# Model probability needed when the only words found are degrading words aimed at nobody.
+WEAK_ONLY_THRESHOLD = 0.75
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "€": "e"})
+_HAS_LEET_RE = re.compile(r"[0134578@$€]")
+_DOUBLE_RE = re.compile(r"([^\W\d_])\1+")
+_SEPARATORS = frozenset({".", "-", "_", "*", "/"})
+_QUOTES = frozenset({"«", "»", "“", "”", '"', "„"})
+_SMS: dict[str, tuple[str, ...]] = {
+    "jte": ("je", "te"), "jvais": ("je", "vais"), "jvai": ("je", "vais"), "jvé": ("je", "vais"),
+    "jv": ("je", "vais"), "jvous": ("je", "vous"), "jsais": ("je", "sais"), "jsui": ("je", "suis"),
+    "jsuis": ("je", "suis"), "chui": ("je", "suis"), "jtue": ("je", "tue"), "jla": ("je", "la"),
+    "jle": ("je", "le"), "jles": ("je", "les"), "vs": ("vous",), "ki": ("qui",), "ke": ("que",),
+    "koi": ("quoi",), "tt": ("tout",), "ts": ("tous",), "tjr": ("toujours",), "tjrs": ("toujours",),
+    "ptn": ("putain",), "fdp": ("fdp",), "ntm": ("ntm",), "tg": ("tg",), "batar": ("batard",),
+    "enkule": ("encule",), "enculer": ("enculer",),
+}
+# Second-person words: the text speaks *to* someone.
+_SECOND_PERSON = frozenset({"tu", "t'", "toi", "te", "ton", "ta", "tes", "vous", "votre", "vos", "etes", "es"})
+
+
+@lru_cache(maxsize=200_000)
+def squash_word(folded: str) -> tuple[str, ...]:
+    """The key(s) a folded token is matched on: leet decoded, hyphens split, doubled letters single."""
+    if folded in ("@user", "http") or folded in NEGATORS or len(folded) < 2:
+        return (folded,)
+    word = folded
+    if _HAS_LEET_RE.search(word) and any(c.isalpha() for c in word):
+        decoded = word.translate(_LEET)
+        if decoded.replace("-", "").replace("'", "").isalpha():
+            word = decoded
+    parts = word.split("-") if "-" in word and len(word) > 2 else [word]
+    out: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        sms = _SMS.get(part)
+        if sms is not None:
+            out.extend(sms)
+            continue
+        out.append(_DOUBLE_RE.sub(r"\1", part) if len(part) > 2 else part)
+    return tuple(out) or (folded,)
+
+
+class _Same:
+    """Source positions when every squashed token is its own source token (most texts)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> tuple[int, int]:
+        if not -self.n <= index < self.n:
+            raise IndexError(index)
+        index %= self.n
+        return (index, index)
+
+    def __iter__(self) -> Any:
+        return ((i, i) for i in range(self.n))
+
+
+# Folded token → its one squashed key, or "" when the token needs the slow path (split, SMS, "*").
+_ONE_KEY: dict[str, str] = {}
+
+
+def squash(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, Any]:
+    """The squashed copy of a prepared text, and for each of its tokens the source tokens it comes from
+    (first, last).
+
+    Runs of three or more single letters, spaced or dotted, become one word ("c o n n a r d"); a word
+    masked with "*" ("c*nnard") becomes the lexicon word it can only be (``wildcard`` resolves it).
+    """
+    keys: list[str] = []
+    run = 0
+    one_key = _ONE_KEY
+    if len(one_key) > 300_000:
+        one_key.clear()
+    for word in prepared.folded:
+        key = one_key.get(word)
+        if key is None:
+            parts = squash_word(word)
+            key = one_key[word] = parts[0] if len(parts) == 1 and word != "*" else ""
+        if not key:
+            break
+        if len(word) == 1 and word.isalpha():
+            run += 1
+            if run >= 3:
+                break
+        elif word not in _SEPARATORS:
+            run = 0
+        keys.append(key)
+    else:
+        return Prepared(prepared.text, prepared.tokens, keys, keys, prepared.negated, []), _Same(len(keys))
+    return _squash_slow(prepared, wildcard)
+
+
+def _squash_slow(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, list[tuple[int, int]]]:
+    """squash() for texts with letter runs, masked words or tokens that split."""
+    src_tokens, src_folded, src_neg = prepared.tokens, prepared.folded, prepared.negated
+    tokens: list[str] = []
+    folded: list[str] = []
+    negated: list[bool] = []
+    source: list[tuple[int, int]] = []
+    n = len(src_folded)
+    i = 0
+    while i < n:
+        word = src_folded[i]
+        if len(word) == 1 and word.isalpha():
+            letters: list[str] = []
+            j = i
+            while j < n:
+                w = src_folded[j]
+                if len(w) == 1 and w.isalpha():
+                    letters.append(w)
+                    j += 1
+                elif w in _SEPARATORS and letters and j + 1 < n and len(src_folded[j + 1]) == 1 \
+                        and src_folded[j + 1].isalpha():
+                    j += 1
+                else:
+                    break
+            if len(letters) >= 3:
+                tokens.append(" ".join(src_tokens[i:j]))
+                folded.append(_DOUBLE_RE.sub(r"\1", "".join(letters)))
+                negated.append(src_neg[i])
+                source.append((i, j - 1))
+                i = j
+                continue
+        if word == "*" and wildcard is not None and folded and i + 1 < n and src_folded[i + 1][:1].isalpha():
+            first = source[-1][0]
+            guess = wildcard(src_folded[first] + "*" + src_folded[i + 1])
+            if guess:
+                tokens[-1] = src_tokens[first] + "*" + src_tokens[i + 1]
+                folded[-1] = guess
+                source[-1] = (first, i + 1)
+                i += 2
+                continue
+        for key in squash_word(word):
+            tokens.append(src_tokens[i])
+            folded.append(key)
+            negated.append(src_neg[i])
+            source.append((i, i))
+        i += 1
+    return Prepared(prepared.text, tokens, folded, folded, negated, []), source
+
+
+def phrase_keys(phrase: str) -> tuple[str, ...]:
+    """The squashed keys a lexicon phrase matches on (the same path as a text)."""
+    squashed, _ = squash(prepare(phrase))
+    return tuple(squashed.folded)
+
+
+def _lexicon(items: list[tuple[str, str, float]]) -> PhraseLexicon:
+    entries = [Entry(phrase, group, weight, phrase_keys(phrase)) for phrase, group, weight in items]
+    return PhraseLexicon([e for e in entries if e.stems], on="words")
+
+
+@dataclass(slots=True)
+class AbuseResult:
+    """What the abuse layer found in one text."""
+
+    abusive: bool = False
+    score: float = 0.0
+    terms: list[str] = field(default_factory=list)
+    threat: bool = False
+    threat_score: float = 0.0
+    threat_terms: list[str] = field(default_factory=list)
+    lexicon_score: float = 0.0
+    categories: dict[str, float] = field(default_factory=dict)
+    # Token spans (in the source Prepared) of the words that made it abusive, to find who is aimed at.
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    second_person: bool = False
+    discounted: int = 0  # terms dropped as negated, reported or quoted
+
+
+class AbuseLexicon:
+    """The abuse and threat lexicons, squashed once at load."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        categories = data.get("categories", {})
+        items: list[tuple[str, str, float]] = []
+        self.targeted_weight: dict[str, float] = {}
+        for name, spec in categories.items():
+            items.extend((term, name, float(spec.get("weight", 1.0))) for term in spec.get("terms", []))
+            if "targeted_weight" in spec:
+                self.targeted_weight[name] = float(spec["targeted_weight"])
+        comparisons = data.get("comparisons", {})
+        for frame in comparisons.get("frames", []):
+            items.extend((f"{frame} {noun}".replace("' ", "'"), "deshumanisation", 1.0)
+                         for noun in comparisons.get("nouns", []))
+        self.categories = sorted({group for _, group, _ in items} | {"menace"})
+        self.terms = _lexicon(items)
+        self.groups = frozenset(key for g in comparisons.get("groups", []) for key in phrase_keys(g))
+        context = data.get("context", {})
+        self.reported = _lexicon([(c, "reported", 1.0) for c in context.get("reported", [])])
+        self.condemning = _lexicon([(c, "condemning", 1.0) for c in context.get("condemning", [])])
+        self.fiction = _lexicon([(c, "fiction", 1.0) for c in context.get("fiction", [])])
+        threat = data.get("threat", {})
+        self.threats = _lexicon([(p, "menace", 1.0) for p in threat.get("phrases", [])])
+        self.threat_figurative = _lexicon([(p, "figurative", 1.0) for p in threat.get("figurative", [])])
+        self.verbs = frozenset(k for v in threat.get("verbs", []) for k in phrase_keys(v))
+        self.intents = _lexicon([(p, "intent", 1.0) for p in threat.get("intents", [])])
+        self.objects_before = frozenset(k for v in threat.get("objects_before", []) for k in phrase_keys(v))
+        self.objects_after = frozenset(k for v in threat.get("objects_after", []) for k in phrase_keys(v))
+        single = [e.stems[0] for e in self.terms.entries if len(e.stems) == 1 and e.stems[0].isalpha()]
+        self._by_first: dict[str, list[str]] = {}
+        for word in single:
+            self._by_first.setdefault(word[0], []).append(word)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> AbuseLexicon:
+        return cls(tomllib.loads(Path(path or DEFAULT_LEXICON).read_text(encoding="utf-8")))
+
+    def wildcard(self, masked: str) -> str | None:
+        """The one lexicon word a masked word can be ("c*nnard" → "conard"), else None."""
+        return _wildcard(self, masked)
+
+
+@lru_cache(maxsize=20_000)
+def _wildcard_pattern(masked: str) -> re.Pattern[str]:
+    parts = [_DOUBLE_RE.sub(r"\1", re.escape(p)) for p in masked.split("*")]
+    return re.compile(".{1,3}".join(parts) + r"\Z")
+
+
+def _wildcard(lexicon: AbuseLexicon, masked: str) -> str | None:
+    if not masked[:1].isalpha():
+        return None
+    pattern = _wildcard_pattern(masked)
+    found = [w for w in lexicon._by_first.get(masked[0], []) if pattern.match(w)]
+    return found[0] if len(found) == 1 or len(set(found)) == 1 else (min(found, key=len) if found else None)
+
+
+def _surface(prepared: Prepared, source: list[tuple[int, int]], match: Match) -> str:
+    """The matched words as written in the source text (a split or merged token shown once)."""
+    if match.start == match.end:
+        return match.surface  # one squashed token: its display form ("c*nnard", "c o n n a r d")
+    tokens = prepared.tokens[source[match.start][0] : source[match.end][1] + 1]
+    return " ".join(tokens).replace("' ", "'")
+
+
+def _quoted(folded: list[str]) -> list[bool]:
+    """Whether each token sits inside quotation marks (« », “ ”, straight quotes toggling)."""
+    inside = [False] * len(folded)
+    depth = 0
+    straight = False
+    for i, word in enumerate(folded):
+        if word in ("«", "“", "„"):
+            depth += 1
+        elif word in ("»", "”"):
+            depth = max(0, depth - 1)
+        elif word == '"':
+            straight = not straight
+        else:
+            inside[i] = depth > 0 or straight
+    return inside
+
+
+class AbuseDetector:
+    """Lexicon + learned model: abusive and threat labels with the words that explain them."""
+
+    def __init__(self, lexicon: AbuseLexicon, model: dict[str, Any] | None = None,
+                 model_threshold: float | None = None) -> None:
+        self.lexicon = lexicon
+        self.model = model
+        threshold = model_threshold if model_threshold is not None else (model or {}).get("threshold", 0.5)
+        self.model_threshold = float(threshold)
+
+    @classmethod
+    def load(cls, lexicon_path: Path | None = None, model_path: Path | None = None, *, use_model: bool = True,
+             model_threshold: float | None = None) -> AbuseDetector:
+        lexicon = AbuseLexicon.load(lexicon_path)
+        model = None
+        path = Path(model_path or DEFAULT_MODEL)
+        if use_model and path.exists():
+            import joblib
+
+            payload = joblib.load(path)
+            if payload.get("format") == MODEL_FORMAT:
+                model = payload
+            else:
+                log.warning("abuse model %s: format %r not supported, lexicon only", path, payload.get("format"))
+        elif use_model:
+            log.warning("abuse model %s not found: lexicon only", path)
+        return cls(lexicon, model, model_threshold)
+
+    # ------------------------------------------------------------------ lexicon layer
+
+    def squashed(self, prepared: Prepared) -> tuple[Prepared, list[tuple[int, int]]]:
+        return squash(prepared, self.lexicon.wildcard)
+
+    def lexicon_result(self, prepared: Prepared, aimed: set[int] | None = None) -> tuple[AbuseResult, Prepared]:
+        """Lexicon findings for one text. ``aimed``: source token indices naming the institution or an
+        official (a degrading word near them counts as aimed at someone)."""
+        lex = self.lexicon
+        sq, source = self.squashed(prepared)
+        view = View.every_token(sq)
+        folded = sq.folded
+        result = AbuseResult()
+        result.second_person = any(w in _SECOND_PERSON for w in folded)
+        matches = lex.terms.match(view)
+        threats = lex.threats.match(view) + self._threat_verbs(view)
+        if not matches and not threats:
+            return result, sq
+        reported = lex.reported.match(view)
+        quoted = _quoted(folded) if any(w in _QUOTES for w in folded) else None
+        condemned = bool(lex.condemning.match(view)) if quoted else False
+
+        def discounted(match: Match) -> bool:
+            if match.negated:
+                return True
+            if any(r.end < match.start <= r.end + REPORTED_WINDOW or r.start <= match.start <= r.end
+                   for r in reported):
+                return True
+            return bool(quoted and quoted[match.start] and (reported or condemned))
+
+        aimed_keys = [i for i, w in enumerate(folded) if w in lex.groups]
+        if aimed:
+            aimed_keys += [i for i, (first, _) in enumerate(source) if first in aimed]
+        seen: set[str] = set()
+        for match in matches:
+            if discounted(match):
+                result.discounted += 1
+                continue
+            if match.entry.phrase in seen:
+                continue
+            seen.add(match.entry.phrase)
+            group = match.entry.group
+            weight = match.entry.weight
+            if group in lex.targeted_weight and (
+                result.second_person
+                or any(abs(k - match.start) <= AIM_WINDOW or abs(k - match.end) <= AIM_WINDOW for k in aimed_keys)
+            ):
+                weight = lex.targeted_weight[group]
+            result.lexicon_score += weight
+            result.categories[group] = result.categories.get(group, 0.0) + weight
+            surface = _surface(prepared, source, match)
+            if surface not in result.terms:
+                result.terms.append(surface)
+            result.spans.append((source[match.start][0], source[match.end][1]))
+        figurative = lex.threat_figurative.match(view) if threats else []
+        if threats and lex.fiction.match(view):
+            result.discounted += len(threats)
+            threats = []
+        for match in threats:
+            if match.negated or (quoted and quoted[match.start] and (reported or condemned)):
+                result.discounted += 1
+                continue
+            if any(f.start <= match.end and match.start <= f.end for f in figurative):
+                continue
+            result.threat = True
+            result.threat_score = 1.0
+            surface = _surface(prepared, source, match)
+            if surface not in result.threat_terms:
+                result.threat_terms.append(surface)
+            result.spans.append((source[match.start][0], source[match.end][1]))
+        if result.threat:
+            result.categories["menace"] = 1.0
+            result.lexicon_score += 1.0
+            for term in result.threat_terms:
+                if term not in result.terms:
+                    result.terms.append(term)
+        return result, sq
+
+    def _threat_verbs(self, view: View) -> list[Match]:
+        """A violence verb with a threat cue before it and a person as its object ("je vais tuer les élus",
+        "on va te buter", "il faudrait les pendre")."""
+        lex = self.lexicon
+        words = view.words
+        if lex.verbs.isdisjoint(words):
+            return []
+        found: list[Match] = []
+        intents: list[Match] | None = None
+        tokens = view.prepared.tokens
+        for i, word in enumerate(words):
+            if word not in lex.verbs:
+                continue
+            before = words[i - 1] if i else ""
+            after = words[i + 1] if i + 1 < len(words) else ""
+            has_object = before in lex.objects_before or after in lex.objects_after
+            if not has_object:
+                continue
+            if intents is None:
+                intents = lex.intents.match(view)
+            cue = next((m for m in intents if m.end < i and i - m.end <= INTENT_WINDOW), None)
+            if cue is None and i > 0 and before not in lex.objects_before:
+                continue  # a bare verb is a call only at the start of a sentence ("Tuer les élus.")
+            if cue is None and i > 0:
+                continue
+            start = cue.start if cue is not None else i
+            end = i + 1 if after in lex.objects_after else i
+            surface = " ".join(tokens[start : end + 1]).replace("' ", "'")
+            found.append(Match(Entry(surface, "menace", 1.0, ()), start, end, surface, view.negated(start, end)))
+        return found
+
+    # ------------------------------------------------------------------ both layers
+
+    def detect_many(self, prepared: list[Prepared], aimed: list[set[int]] | None = None) -> list[AbuseResult]:
+        pairs = [self.lexicon_result(p, aimed[k] if aimed else None) for k, p in enumerate(prepared)]
+        results = [pair[0] for pair in pairs]
+        if self.model is not None and prepared:
+            # The model reads candidates only: texts where the lexicon found something or holding one of
+            # the words that mostly appear in abusive training texts (about 7 % of ordinary tweets).
+            triggers = self.model.get("triggers") or frozenset()
+            chosen = [i for i, (result, sq) in enumerate(pairs)
+                      if result.terms or result.threat or result.discounted or not triggers.isdisjoint(sq.folded)]
+            probas = [0.0] * len(pairs)
+            if chosen:
+                found = model_proba(self.model, [pairs[i][1] for i in chosen], [results[i] for i in chosen])
+                for i, proba in zip(chosen, found, strict=True):
+                    probas[i] = proba
+            threshold = self.model_threshold
+            for result, proba, (_, sq) in zip(results, probas, pairs, strict=True):
+                # Counter-speech: when every term was discounted, the model alone must be very sure.
+                needed = max(threshold, 0.9) if result.discounted and not result.terms else threshold
+                # Degrading words aimed at nobody ("le temps est pourri") are ordinary words: the
+                # model alone must be surer.
+                if result.terms and result.lexicon_score < 1.0 and not result.threat and all(
+                    c in self.lexicon.targeted_weight for c in result.categories
+                ):
+                    needed = max(needed, WEAK_ONLY_THRESHOLD)
+                model_says = proba >= needed
+                # Rescaled so that 0.5 is the decision point whatever the threshold.
+                scaled = 0.5 * proba / needed if proba < needed else 0.5 + 0.5 * (proba - needed) / (1 - needed)
+                result.abusive = result.lexicon_score >= 1.0 or result.threat or model_says
+                result.score = max(min(1.0, result.lexicon_score), scaled)
+                if model_says and not result.terms:
+                    result.terms = model_terms(self.model, sq)
+        else:
+            for result in results:
+                result.abusive = result.lexicon_score >= 1.0 or result.threat
+                result.score = min(1.0, result.lexicon_score)
+        for result in results:
+            result.score = round(max(result.score, 0.5) if result.abusive else min(result.score, 0.499), 4)
+        return results
+
+
+# ---------------------------------------------------------------------- learned model
+
+
+def dense_features(result: AbuseResult, categories: list[str]) -> list[float]:
+    """The lexicon's findings as numbers the model reads (before any model decision)."""
+    return [min(2.0, result.categories.get(c, 0.0)) for c in categories] + [
+        min(2.0, result.lexicon_score),
+        1.0 if result.threat else 0.0,
+        1.0 if result.second_person else 0.0,
+        min(3, result.discounted) / 3,
+    ]
+
+
+def mask(prepared: Prepared, masked: frozenset[str]) -> Prepared:
+    """The text without the corpus's collection keywords (see abuse_training.collection_keywords): words
+    that tell MLMA tweets from ordinary ones but not toxic tweets from the others ("terrorisme", "migrants")."""
+    if masked.isdisjoint(prepared.folded):
+        return prepared
+    keep = [i for i, word in enumerate(prepared.folded) if word not in masked]
+    return Prepared(prepared.text, [prepared.tokens[i] for i in keep], [prepared.folded[i] for i in keep],
+                    [prepared.stems[i] for i in keep], [prepared.negated[i] for i in keep], [])
+
+
+def model_matrix(model: dict[str, Any], squashed: list[Prepared], results: list[AbuseResult]) -> Any:
+    import numpy as np
+    import scipy.sparse as sp
+
+    masked = model.get("masked") or frozenset()
+    if masked:
+        squashed = [mask(p, masked) for p in squashed]
+    sparse = model["features"].transform(squashed)
+    dense = np.array([dense_features(r, model["categories"]) for r in results], dtype=np.float64)
+    dense = dense.reshape(len(results), -1) * model["dense_scale"]
+    return sp.hstack([sparse, sp.csr_matrix(dense)], format="csr")
+
+
+def model_proba(model: dict[str, Any], squashed: list[Prepared], results: list[AbuseResult]) -> list[float]:
+    """Probability of abuse per text (the model's own n-grams plus the lexicon's findings)."""
+    if not squashed:
+        return []
+    matrix = model_matrix(model, squashed, results)
+    return model["classifier"].predict_proba(matrix)[:, 1].tolist()
+
+
+def model_terms(model: dict[str, Any], squashed: Prepared, limit: int = 3) -> list[str]:
+    """The written words whose learned weight pushes this text most towards abuse."""
+    weights: dict[str, float] = model["word_weights"]
+    scored: dict[str, float] = {}
+    squashed = mask(squashed, model.get("masked") or frozenset())
+    for token, key in zip(squashed.tokens, squashed.folded, strict=True):
+        weight = weights.get(key, 0.0)
+        if weight > 0 and token not in scored:
+            scored[token] = weight
+    return [t for t, _ in sorted(scored.items(), key=lambda item: -item[1])[:limit]]
