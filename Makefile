@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo demo-canaux test bench lint train clean
+.PHONY: install browser demo demo-canaux test bench lint train docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: $(STAMP)
 
 train: $(STAMP)
 	$(VENV)/bin/vigie train
+
+# Regenerates docs/configuration.md, docs/cli.md and the types table of docs/recipes.md (tests hold them).
+docs: $(STAMP)
+	$(PY) -m listener.docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-out

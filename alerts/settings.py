@@ -43,7 +43,9 @@ class WorkerSettings(StrictModel):
 class DigestGroup(Recipients):
     """A digest recipient group: the same recipient keys as [rules.groups.*], plus its own schedule."""
 
+    # The group's name (shown in logs and the outbox).
     name: str
+    # When this group's digest is sent (cron, institution time zone); none: [alerts.digest] cron.
     cron: str | None = None
 
     @field_validator("sms")

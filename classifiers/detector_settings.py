@@ -85,6 +85,7 @@ class NewTermSettings(StrictModel):
     # needs twice the mentions and authors of a hashtag, and at most `max_phrases` open per window
     # (a crisis brings dozens of new phrases: the first ones tell the story, the rest is noise).
     phrases: bool = True
+    # Two-word phrases open at most at once per window (see `phrases`).
     max_phrases: int = Field(default=2, ge=0)
 
 
@@ -105,7 +106,9 @@ class ShiftSettings(StrictModel):
     baseline_half_life_minutes: float = Field(default=10080.0, gt=0)
     # Baseline share before a topic has history, and its weight in mentions.
     prior_share: float = Field(default=0.3, ge=0, le=1)
+    # Same for the hostile share.
     prior_hostile_share: float = Field(default=0.03, ge=0, le=1)
+    # Weight of those prior shares, in mentions.
     prior_volume: float = Field(default=200.0, ge=0)
 
 

@@ -54,6 +54,7 @@ FLOORS: dict[str, int] = {
     "listener.areas": 6,
     "listener.host": 6,
     "listener.manifest": 6,
+    "listener.docs": 6,  # generates the reference docs from every area's settings, types and commands
     "listener.app": 6,
     "listener.settings": 6,
     "listener.cli": 6,

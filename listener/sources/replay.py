@@ -45,9 +45,11 @@ def read_jsonl(
 
 class ReplaySourceSettings(BaseSourceSettings):
     type: Literal["replay"] = "replay"
+    # JSONL file of recorded mentions, one Mention object per line (relative to the config file).
     path: Path
     # "max" replays as fast as possible; a number is a speed factor (1 = real time, 60 = a minute a second).
     speed: float | Literal["max"] = "max"
+    # Mentions handed to the pipeline per batch.
     batch_size: int = Field(default=500, ge=1)
 
 

@@ -11,7 +11,9 @@ DEFAULT_USER_AGENT = "Vigie/0.1 (veille des réseaux sociaux d'une institution p
 
 
 class BaseSourceSettings(StrictModel):
+    # Unique name of this source (its cursor, its `source:<name>` counter and health line).
     name: str
+    # false: the source is configured but not polled.
     enabled: bool = True
     # Raise a silence signal when the source has produced nothing for this long (seconds).
     silence_after: float | None = Field(default=None, gt=0)

@@ -26,6 +26,7 @@ class RuleOptions(StrictModel):
     type: str
     # One sentence for people: why this rule exists (copied into alert details).
     description: str = ""
+    # false: the rule is loaded and checked but never fires.
     enabled: bool = True
     severity: Severity = "warning"
     # Recipient groups ([rules.groups.<name>]); none: rules.default_routes.
@@ -38,7 +39,9 @@ class RuleOptions(StrictModel):
     crisis: Literal["vigilance", "crise"] | None = None
     # Filters on mentions (and on topic:/source: keys of signals).
     sources: list[str] = Field(default_factory=list)
+    # Only these topics (empty: every topic).
     topics: list[str] = Field(default_factory=list)
+    # Only mentions in these languages (empty: every language).
     languages: list[str] = Field(default_factory=list)
     sentiments: list[Literal["negative", "neutral", "positive"]] = Field(default_factory=list)
 
