@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -58,8 +58,9 @@ class Event:
 OUTBOX_QUEUED = Event("outbox.queued")
 
 
+@runtime_checkable
 class Host(Protocol):
-    """The daemon as an area's set-up sees it."""
+    """The daemon as an area's set-up sees it (checked against `Vigie` by tests/test_spine_areas.py)."""
 
     settings: Settings
     store: Store

@@ -12,7 +12,7 @@ import pytest
 from listener import areas
 from listener.app import Vigie
 from listener.cli import main
-from listener.host import OUTBOX_QUEUED, AreaManifest, Event, Key
+from listener.host import OUTBOX_QUEUED, AreaManifest, Event, Host, Key
 
 HEAVY = ("sqlite_utils", "aiohttp", "pydantic", "sklearn", "numpy", "scipy", "apscheduler", "jinja2",
          "listener.store", "listener.app", "listener.settings", "rules.engine", "alerts.digest", "classifiers.stack")
@@ -44,6 +44,7 @@ def test_two_areas_cannot_declare_the_same_command_or_step() -> None:
 def test_evaluation_runs_in_the_order_the_manifests_declare(make_settings) -> None:
     app = Vigie(make_settings(pipeline={"classify": False}), web_enabled=False)
     try:
+        assert isinstance(app, Host)  # the daemon is what every area's setup is typed against
         assert [(step.name, step.order) for step in app.evaluation_steps] == [
             ("detection", 10), ("rules", 20), ("crisis", 25)]
     finally:
