@@ -92,10 +92,18 @@ async def slack_interactions(request: web.Request) -> web.Response:
         except (IndexError, ValueError):
             return _reply("Durée de silence invalide.", 400)
         minutes = max(1, min(minutes, 7 * 24 * 60))
-        actions.add_silence(app.store, rule=row[0], key=row[1], until=now + timedelta(minutes=minutes), actor=actor,
-                            reason=f"mise en silence depuis Slack (alerte n° {alert_id})", at=now)
         hours = f"{minutes // 60} h" if minutes >= 60 else f"{minutes} min"
-        text = f"🔕 Règle mise en silence pour {hours} par {mention} (alerte n° {alert_id})."
+        from rules.incidents import incident_of_alert, silence_incident
+
+        incident_id = incident_of_alert(app.store, alert_id)
+        if incident_id is not None:  # the message is the incident's: silence the incident
+            silence_incident(app.store, incident_id, actor, now + timedelta(minutes=minutes), now,
+                             reason=f"depuis Slack (alerte n° {alert_id})")
+            text = f"🔕 Incident n° {incident_id} mis en silence pour {hours} par {mention}."
+        else:
+            actions.add_silence(app.store, rule=row[0], key=row[1], until=now + timedelta(minutes=minutes),
+                                actor=actor, reason=f"mise en silence depuis Slack (alerte n° {alert_id})", at=now)
+            text = f"🔕 Règle mise en silence pour {hours} par {mention} (alerte n° {alert_id})."
         done = True
     else:
         return _reply("Action inconnue.", 400)
@@ -109,7 +117,11 @@ def _enqueue_update(app, alert_id: int, channel_id: str, payload: dict, now) -> 
     targets = [r[0] for r in app.store.conn.execute(
         "SELECT target FROM alerts_slack_messages WHERE alert_id = ?", [alert_id])]
     stamp = str(payload.get("trigger_id") or (payload.get("actions") or [{}])[0].get("action_ts") or now.timestamp())
+    from rules.incidents import incident_payload
+
+    # An incident's message is re-rendered from the incident as it is now (its new status included).
+    body = incident_payload(app.store, alert_id, now) or {"alert_ids": [alert_id]}
     for target in targets:
-        enqueue(app.store, kind="alert_update", channel="slack", target=target, payload={"alert_ids": [alert_id]},
+        enqueue(app.store, kind="alert_update", channel="slack", target=target, payload=body,
                 idempotency_key=f"slack-action:{alert_id}:{target}:{stamp}", at=now, alert_id=alert_id)
     app.emit(OUTBOX_QUEUED)

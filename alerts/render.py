@@ -306,5 +306,40 @@ def alert_ids(row: OutboxRow) -> list[int]:
     return [int(i) for i in ids if str(i).isdigit()]
 
 
+def incident_alert(store: Store, row: OutboxRow) -> AlertInfo | None:
+    """An incident message as channels render an alert, from the snapshot frozen when it was queued
+    (rules/incidents.py): the figures are those of that moment, never the incident's later ones."""
+    snap = row.payload.get("incident")
+    if not isinstance(snap, dict):
+        return None
+    anchor = alert_ids(row)
+    facets = [one_line(f, 40) for f in snap.get("facets") or []]
+    figures = [one_line(f, 160) for f in snap.get("figures") or []]
+    lines = []
+    if snap.get("change"):
+        lines.append(("Ouverture" if snap.get("first") else "Ce qui change") + f" : {one_line(snap['change'], 200)}.")
+    if facets:
+        lines.append("Volets : " + ", ".join(facets) + ".")
+    if figures:
+        lines.append("Chiffres : " + " ; ".join(figures) + ".")
+    if isinstance(snap.get("authors"), int) and snap["authors"]:
+        lines.append(f"{fr_num(snap['authors'])} auteur(s) distinct(s) signalent la crise.")
+    headline = snap.get("headline") or None
+    details = {"observed": headline, "window": snap.get("headline_window"), "unit": "",
+               "incident_id": snap.get("id")}
+    rules = ", ".join(one_line(r, 40) for r in snap.get("rules") or []) or "incident"
+    evidence_ids = [int(i) for i in snap.get("evidence") or [] if str(i).isdigit()][:3]
+    return AlertInfo(
+        id=anchor[0] if anchor else 0, rule=rules, rule_type="incident", key=f"incident:{snap.get('id')}",
+        severity=str(snap.get("severity") or "info"), status=str(snap.get("status") or "open"),
+        title=f"Incident n° {snap.get('id')} — {one_line(snap.get('title'), 120)}", summary=" ".join(lines),
+        topic=None, details=details, created_at=str(snap.get("at") or row.created_at),
+        updated_at=str(snap.get("at") or row.created_at), fire_count=int(snap.get("alerts") or 1), acked_by=None,
+        escalation_level=int(row.payload.get("level") or 0), evidence=load_evidence(store, evidence_ids),
+    )
+
+
 def build_notification(store: Store, row: OutboxRow, *, tz: tzinfo, institution: str, ui_url: str = "") -> Notification:
-    return Notification(row=row, alerts=load_alerts(store, alert_ids(row)), tz=tz, institution=institution, ui_url=ui_url)
+    incident = incident_alert(store, row)
+    alerts = [incident] if incident is not None else load_alerts(store, alert_ids(row))
+    return Notification(row=row, alerts=alerts, tz=tz, institution=institution, ui_url=ui_url)

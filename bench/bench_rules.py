@@ -46,7 +46,7 @@ def counter_keys() -> list[str]:
 def build_rules(rng: random.Random) -> list[dict]:
     rules: list[dict] = []
     plan = [("spike", 40), ("volume", 30), ("negative_share", 30), ("new_term", 25), ("silence", 15),
-            ("keyword", 25), ("hostility", 20), ("influencer", 15)]
+            ("keyword", 20), ("crisis_reports", 5), ("hostility", 20), ("influencer", 15)]
     for kind, count in plan:
         for n in range(count):
             rule: dict = {"name": f"{kind}-{n}", "type": kind}
@@ -63,6 +63,9 @@ def build_rules(rng: random.Random) -> list[dict]:
                 rule |= {"keys": ["source:*"], "min_silent_minutes": 49 + n}
             elif kind == "keyword":
                 rule |= {"terms": [f"crise{n}", f"alerte {n}"], "min_mentions": 3}
+            elif kind == "crisis_reports":
+                rule |= {"crisis_kinds": [["incendie", "explosion", "inondation", "evacuation", "attentat"][n]],
+                         "vigilance_authors": 3 + n, "crise_authors": 20 + n}
             elif kind == "hostility":
                 rule |= {"targets": [f"Élu {n}"], "min_mentions": 2}
             else:
@@ -102,6 +105,8 @@ def minute_data(rng: random.Random, keys: list[str], minute: int, storm: float) 
             sentiment=rng.choice(["negative", "neutral", "positive"]), topics=[Label(rng.choice(TOPICS), 0.8)],
             hostile=hostile, hostility_score=0.8 if hostile else 0.0,
             hostility_targets=[f"Élu {rng.randrange(40)}"] if hostile else [],
+            crisis=[Label(rng.choice(["incendie", "inondation", "accident_grave"]), 0.9)]
+            if rng.random() < 0.004 * storm else [],
         )
         words = " ".join(f"mot{rng.randrange(400)}" for _ in range(12))
         if rng.random() < 0.02:
@@ -171,7 +176,7 @@ def p95(values: list[float]) -> float:
 
 
 def main() -> None:
-    print(f"Rules evaluation: {RULES} rules (8 types), {KEYS:,} counter keys, 1,000 signals and 500 mentions per minute")
+    print(f"Rules evaluation: {RULES} rules (9 types, incidents included), {KEYS:,} counter keys, 1,000 signals and 500 mentions per minute")
     print(f"Cost of one per-minute pass over {MINUTES} measured minutes (every minute counted, the first "
           f"included; start-up heap frozen out of the GC as in the daemon); target < 100 ms")
     print(f"  {'scenario':<32} {'median':>8} {'p95':>8} {'max':>8}   full GCs in passes   alerts / outbox rows")

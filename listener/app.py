@@ -110,6 +110,7 @@ class Vigie:
         self.last_evaluated_bucket: int | None = None
         self.stopping = asyncio.Event()
         self._evaluation_lock = asyncio.Lock()
+        self._through_lock = asyncio.Lock()
         self.source_context = SourceContext(store=self.store, clock=self.clock, metrics=self.metrics)
         for source_settings in settings.sources:
             if source_settings.enabled:
@@ -213,13 +214,33 @@ class Vigie:
 
     async def evaluate_through(self, moment: datetime) -> None:
         """Evaluate every completed minute bucket up to `moment`, in order (catching up after a replay)."""
-        last_complete = minute_bucket(moment) - 1
-        if self.last_evaluated_bucket is None:
-            self.last_evaluated_bucket = last_complete - 1
-        interval = max(1, self.settings.detectors.interval_seconds // 60)
-        while self.last_evaluated_bucket < last_complete:
-            self.last_evaluated_bucket = min(self.last_evaluated_bucket + interval, last_complete)
-            await self.evaluate(bucket_start(self.last_evaluated_bucket + 1))
+        async with self._through_lock:
+            last_complete = minute_bucket(moment) - 1
+            if self.last_evaluated_bucket is None:
+                self.last_evaluated_bucket = last_complete - 1
+            interval = max(1, self.settings.detectors.interval_seconds // 60)
+            while self.last_evaluated_bucket < last_complete:
+                self.last_evaluated_bucket = min(self.last_evaluated_bucket + interval, last_complete)
+                await self.evaluate(bucket_start(self.last_evaluated_bucket + 1))
+
+    async def replay_gate(self, moment: datetime) -> None:
+        """Causal replay: before a replay hands over the first mention of a new minute, everything it handed
+        over is stored and every minute before `moment` is evaluated. Rules thus see, at each minute, exactly
+        the mentions that had arrived by then (late ones count when they arrive), whatever the speed."""
+        await self.flush_pipeline()
+        await self.evaluate_through(moment)
+
+    async def flush_pipeline(self) -> None:
+        """Wait until every batch handed to the pipeline is stored (the consumer keeps running)."""
+        pipeline = self.supervisor.components.get("pipeline")
+        if pipeline is None or pipeline.task is None or pipeline.task.done():
+            while not self.pipeline.queue.empty():
+                item = self.pipeline.queue.get_nowait()
+                self.pipeline.queue.task_done()
+                if item is not None:
+                    self.pipeline.handle(item.mentions, item.source, item.cursor)
+            return
+        await self.pipeline.queue.join()
 
     async def _evaluation_loop(self) -> None:
         interval = timedelta(seconds=self.settings.detectors.interval_seconds)
@@ -238,6 +259,8 @@ class Vigie:
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        # Causal replay (replay_gate) whenever a replay feeds evaluation steps (not for ingest-only runs).
+        self.source_context.replay_gate = self.replay_gate if self.clock.replay and self.evaluation_steps else None
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.source_context.http = self.http
         self.supervisor.start(Supervised("pipeline", self.pipeline.run, self.pipeline.health, finite=True))

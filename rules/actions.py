@@ -17,13 +17,20 @@ OPEN_STATES = ("open", "acknowledged", "silenced")
 
 
 def acknowledge_alert(store: Store, alert_id: int, actor: str, at: datetime) -> bool:
-    """Someone takes the alert in hand: stops escalation. False if unknown or already taken/closed."""
+    """Someone takes the alert in hand: stops escalation. False if unknown or already taken/closed.
+    The alert stands for its incident (a Slack button names the incident's first alert): the whole
+    incident is taken in hand."""
     with store.transaction():
         cursor = store.conn.execute(
             "UPDATE alerts SET status = 'acknowledged', acked_by = ?, acked_at = ?, updated_at = ? "
             "WHERE id = ? AND status = 'open'",
             [actor, to_iso(at), to_iso(at), alert_id],
         )
+        row = store.conn.execute("SELECT incident_id FROM alerts WHERE id = ?", [alert_id]).fetchone()
+    if cursor.rowcount == 1 and row is not None and row[0] is not None:
+        from rules.incidents import acknowledge_incident  # incidents build on actions, not the reverse
+
+        acknowledge_incident(store, int(row[0]), actor, at)
     return cursor.rowcount == 1
 
 

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ import click
 from listener.cli.common import config_option, open_store, override, settings_for
 from listener.errors import VigieError
 from listener.french import ALERT_ACTION_FR, SEVERITY_SHORT_FR, fr_number
-from listener.timeutil import minute_bucket, parse_time, utcnow
+from listener.timeutil import parse_time, to_iso, utcnow
 from rules import actions
 from rules.loader import load_rules
 
@@ -73,24 +74,41 @@ def check_command(config_path: Path | None) -> None:
 @click.option("--replay", "replay_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Fichier JSONL de mentions enregistrées à rejouer.")
 @click.option("--details", is_flag=True, help="Afficher aussi les mises à jour et les clôtures.")
-def test_command(config_path: Path | None, replay_path: Path, details: bool) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Un objet JSON par ligne et par événement (alert, update, resolve, notification, crisis), "
+                   "dans l'ordre du temps.")
+@click.option("--speed", default="max", show_default=True,
+              help="Vitesse du rejeu : max, ou un facteur (600 = 10 min/s) ; le résultat est le même.")
+def test_command(config_path: Path | None, replay_path: Path, details: bool, as_json: bool, speed: str) -> None:
     """Backtest : rejoue des mentions enregistrées (pipeline, détection, règles) sans rien envoyer et dit
-    quelles alertes auraient été levées, et quand."""
+    quelles alertes auraient été levées, et quand. Les règles ne voient à chaque minute que les mentions
+    déjà arrivées, quelle que soit la vitesse."""
     settings = settings_for(config_path)
     load_rules(settings)  # fail early on a bad rule
+    if speed != "max":
+        try:
+            if float(speed) <= 0:
+                raise ValueError
+        except ValueError:
+            raise RulesError(f"vitesse invalide : « {speed} » (max ou un nombre positif)") from None
     with tempfile.TemporaryDirectory(prefix="vigie-backtest-") as folder:
-        result = _backtest(settings, replay_path, Path(folder))
+        result = _backtest(settings, replay_path, Path(folder), speed=speed)
+    if as_json:
+        for line in backtest_json_lines(result):
+            click.echo(line)
+        return
     tz = ZoneInfo(settings.institution.timezone)
     _print_backtest(result, tz, details)
 
 
-def _backtest(settings: Any, replay_path: Path, folder: Path) -> dict[str, Any]:
+def _backtest(settings: Any, replay_path: Path, folder: Path, speed: str = "max") -> dict[str, Any]:
     from listener.app import Vigie
     from listener.clock import ReplayClock
     from listener.logging_setup import configure_logging
     from rules.extension import RULES
 
-    source = {"name": f"rejeu:{replay_path.name}", "type": "replay", "path": str(replay_path), "speed": "max"}
+    source = {"name": f"rejeu:{replay_path.name}", "type": "replay", "path": str(replay_path),
+              "speed": speed if speed == "max" else float(speed)}
     settings = override(settings, {
         "sources": [source],
         "store": {"path": str(folder / "backtest.db")},
@@ -101,28 +119,70 @@ def _backtest(settings: Any, replay_path: Path, folder: Path) -> dict[str, Any]:
     extension = app.find(RULES)
     if extension is None:
         raise RulesError("le moteur de règles est désactivé (rules.enabled = false)")
+
     async def run() -> dict[str, Any]:
-        # Store the whole recording first, then evaluate every recorded minute in order: at full speed the
-        # live evaluation loop would skip minutes (and would start on the wall clock before the first batch).
-        steps, app.evaluation_steps = app.evaluation_steps, []
+        # The replay source stops at each new minute of recorded time until every earlier minute has been
+        # evaluated (Vigie.replay_gate): the rules see what had arrived by then, never the future.
         try:
             await app.start()
             await app.wait_for_sources()
-            await app.stop_sources()
-            await app.drain_pipeline()
-            app.evaluation_steps = steps
+            await app.finish_replay()
             first = app.store.conn.execute("SELECT min(created_at) FROM mentions").fetchone()[0]
-            if first is not None:
-                app.last_evaluated_bucket = minute_bucket(parse_time(first)) - 1
-                await app.evaluate_through(app.clock.now() + timedelta(minutes=2))
             stats = app.store.stats()
             signals = dict(app.store.conn.execute("SELECT kind, count(*) FROM signals GROUP BY kind").fetchall())
+            incidents = [dict(zip(("id", "title", "severity", "status", "opened_at", "alerts"), row, strict=True))
+                         for row in app.store.conn.execute(
+                "SELECT i.id, i.title, i.severity, i.status, i.opened_at, (SELECT count(*) FROM alerts a "
+                "WHERE a.incident_id = i.id) FROM incidents i ORDER BY i.id")]
+            alert_incident = dict(app.store.conn.execute(
+                "SELECT id, incident_id FROM alerts WHERE incident_id IS NOT NULL").fetchall())
         finally:
             await app.stop()
         return {"mentions": stats["mentions"], "first": first, "last": stats["latest_mention_at"], "signals": signals,
-                "events": list(extension.engine.events), "notifications": list(extension.engine.notifications)}
+                "events": list(extension.engine.events), "notifications": list(extension.engine.notifications),
+                "incidents": incidents, "alert_incident": alert_incident}
 
     return asyncio.run(run())
+
+
+_JSON_EVENTS = {"new": "alert", "silenced": "alert", "inhibited": "alert", "update": "update",
+                "quiet_update": "update", "resolved": "resolve", "incident_resolved": "resolve", "crisis": "crisis"}
+
+
+def backtest_events(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every event of a backtest as a flat record, in time order (alerts of a minute before its messages)."""
+    alert_incident = result.get("alert_incident", {})
+    records: list[tuple[datetime, int, dict[str, Any]]] = []
+    for position, event in enumerate(result["events"]):
+        name = _JSON_EVENTS.get(event["action"])
+        if name is None:
+            continue
+        incident = event.get("incident_id") or alert_incident.get(event.get("alert_id"))
+        records.append((parse_time(event["at"]), position, {
+            "event": name, "at": to_iso(event["at"]), "rule": event.get("rule"), "key": event.get("key"),
+            "severity": event.get("severity"), "incident": incident,
+            "level": event.get("level") if name == "crisis" else None, "group": None, "channel": None,
+            "action": event["action"], "title": event.get("title") or None,
+        }))
+    offset = len(result["events"])
+    for position, note in enumerate(result["notifications"]):
+        incident = note.get("incident")
+        if incident is None and note.get("alert_ids"):
+            incident = alert_incident.get(note["alert_ids"][0])
+        for delivery in note["deliveries"]:
+            records.append((parse_time(note["at"]), offset + position, {
+                "event": "notification", "at": to_iso(note["at"]), "rule": None, "key": None,
+                "severity": note["severity"], "incident": incident, "level": note.get("level"),
+                "group": delivery["group"], "channel": delivery["channel"], "kind": note["kind"],
+                "title": note.get("title"),
+                "not_before": to_iso(delivery["not_before"]) if delivery.get("not_before") else None,
+            }))
+    records.sort(key=lambda item: (item[0], item[1]))
+    return [record for _, _, record in records]
+
+
+def backtest_json_lines(result: dict[str, Any]) -> list[str]:
+    return [json.dumps(record, ensure_ascii=False) for record in backtest_events(result)]
 
 
 def _print_backtest(result: dict[str, Any], tz: ZoneInfo, details: bool) -> None:
@@ -134,26 +194,35 @@ def _print_backtest(result: dict[str, Any], tz: ZoneInfo, details: bool) -> None
     if result["signals"]:
         click.echo("Signaux des détecteurs : " + ", ".join(f"{k} {v}" for k, v in sorted(result["signals"].items())))
     events = result["events"]
-    shown = [e for e in events if details or e["action"] in ("new", "silenced", "inhibited")]
+    shown = [e for e in events if e["action"] in ALERT_ACTION_FR
+             and (details or e["action"] in ("new", "silenced", "inhibited"))]
     fired = [e for e in events if e["action"] == "new"]
     if not fired:
         click.echo("Aucune alerte n'aurait été levée.")
     else:
         click.echo(f"{len(fired)} alerte(s) auraient été levées :")
-    routed = {tuple(n["alert_ids"]): n for n in result["notifications"] if n["kind"] == "alert"}
+    # Who is told: the opening message of each incident, sent when its first alert fired (one per group).
+    routed: dict[int, list[dict[str, Any]]] = {}
+    for note in result["notifications"]:
+        if note["kind"] == "alert" and note["alert_ids"]:
+            routed.setdefault(note["alert_ids"][0], []).append(note)
+    alert_incident = result.get("alert_incident", {})
     for event in shown:
         when = _local(event["at"], tz)
         action = ALERT_ACTION_FR.get(event["action"], event["action"])
         if event["action"] == "escalation":
-            click.echo(f"  {when}  escalade niveau {event['level']} de l'alerte n° {event['alert_id']}")
+            click.echo(f"  {when}  escalade niveau {event['level']} de l'incident n° {event.get('incident_id')}")
             continue
         line = f"  {when}  {SEVERITY_SHORT_FR.get(event.get('severity', ''), ''):<9} {action:<11} [{event['rule']}]"
         if event.get("title"):
             line += f" {event['title']}"
-        note = routed.get((event.get("alert_id"),))
-        if note is not None:
-            deferred = [d for d in note["deliveries"] if d["not_before"]]
-            line += " → " + (", ".join(note["groups"]) or "personne")
+        if alert_incident.get(event.get("alert_id")):
+            line += f" (incident n° {alert_incident[event['alert_id']]})"
+        notes = routed.get(event.get("alert_id"), [])
+        if notes and event["action"] == "new":
+            groups = list(dict.fromkeys(g for n in notes for g in n["groups"]))
+            deferred = [d for n in notes for d in n["deliveries"] if d["not_before"]]
+            line += " → " + (", ".join(groups) or "personne")
             if deferred:
                 line += f" (différé à {_local(deferred[0]['not_before'], tz)} : heures calmes)"
         if event.get("crisis_planned"):
@@ -163,6 +232,14 @@ def _print_backtest(result: dict[str, Any], tz: ZoneInfo, details: bool) -> None
     if escalations:
         click.echo(f"{escalations} escalade(s) vers l'astreinte (personne n'acquitte pendant un rejeu ; "
                    "détail avec --details).")
+    incidents = result.get("incidents") or []
+    if incidents:
+        click.echo(f"{len(incidents)} incident(s) (alertes liées regroupées ; un message à l'ouverture et un par "
+                   "changement notable) :")
+        sent: Counter[int] = Counter(n.get("incident") for n in result["notifications"] if n.get("incident"))
+        for item in incidents:
+            click.echo(f"  n° {item['id']:<4} {_local(item['opened_at'], tz)}  {SEVERITY_SHORT_FR.get(item['severity'], ''):<9} "
+                       f"{item['title']} — {item['alerts']} alerte(s), {sent[item['id']]} message(s)")
     per_rule: Counter[str] = Counter(e["rule"] for e in fired)
     updates: Counter[str] = Counter(e["rule"] for e in events if e["action"] == "update")
     if per_rule or updates:

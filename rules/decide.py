@@ -138,9 +138,9 @@ def _on_open(current: OpenAlert, match: Match, facts: Facts, severity: str, rout
         details.pop("inhibited_by", None)
         top = max(severity, current.severity, key=lambda s: SEVERITY_RANK.get(s, 0))
         return Decision("reopen", severity=top, details=details, group_key=key, routes=routes)
-    quiet = current.status == "silenced" or facts.silence_id is not None
-    if not quiet and not raised and facts.throttled:
-        return IGNORE
+    # Within its realert window an alert is still kept current (its figures stay true for the incident it
+    # belongs to); only telling people waits, and incidents decide that (rules/incidents.py).
+    quiet = current.status == "silenced" or facts.silence_id is not None or (facts.throttled and not raised)
     details = {**current.details, **match.details}
     details["started_at"] = current.details.get("started_at", details.get("started_at"))
     # People are told again only when it got worse: a higher severity, or half as much again as what they

@@ -2,8 +2,9 @@
 
 One pass (`evaluate(as_of)`) reads what detection and the pipeline wrote since the last pass, asks each rule
 for matches, then for every match: silence? throttled? update of an open alert or a new one? It writes the
-core `alerts` table, queues notifications for grouping, sends due groups and escalations. With
-deliver=False (backtests, `vigie replay`) alerts are still written to the (temporary) store but nothing
+core `alerts` table, then hands the pass's alert events to the incidents (rules/incidents.py), which decide
+what people are told (one message per incident and per material change, budget per group, escalation).
+With deliver=False (backtests, `vigie replay`) alerts are still written to the (temporary) store but nothing
 is queued for delivery: planned notifications are kept in memory (`self.notifications`).
 """
 
@@ -22,9 +23,8 @@ from rules import crisis
 from rules.actions import Silences
 from rules.alerts_repo import AlertsRepository
 from rules.decide import Facts, decide, fingerprint, group_key, realert_minutes
-from rules.escalation import escalate
 from rules.filters import KeyIndex, evidence_for, mention_has_key, rank_evidence
-from rules.grouping import Grouper
+from rules.incidents import IncidentBook
 from rules.loader import load_rules
 from rules.routing import notify_groups, planned_deliveries, rules_settings_of, timezone_of
 from rules.throttle import Throttle
@@ -64,7 +64,13 @@ class RulesEngine:
         for rule in self.count_rules:
             window, floor = rule.window_minutes(), int(getattr(rule.options, "min_count", 0))
             self._count_thresholds[window] = min(self._count_thresholds.get(window, floor), floor)
-        self.grouper = Grouper(store, self.rs)
+        # People hear of incidents (alerts that belong together), not of each alert.
+        self.incidents = IncidentBook(
+            store, settings, send=self._send if deliver else None, plan=None if deliver else self._plan,
+            institution=str(getattr(getattr(settings, "institution", None), "name", "") or ""))
+        # Crisis level the rules asked for when nothing is delivered (backtests): only ever upwards.
+        self.planned_crisis = "normal"
+        self.incident_events: list[dict[str, Any]] = []
         self.primed = False
         # What fired (every pass appends); the backtest prints it. Bounded in the daemon.
         self.events: list[dict[str, Any]] = []
@@ -154,14 +160,14 @@ class RulesEngine:
             self.alerts.set_progress("last_mention_id", mention_id)
             events.extend(self._resolve_stale(as_of))
         self._after_commit(events, as_of)
-        self.grouper.flush(as_of, self._send)
-        escalated = escalate(self.store, self.rs, as_of, self._send if self.deliver else None)
-        for alert_id, level in escalated:
-            events.append({"at": as_of, "action": "escalation", "alert_id": alert_id, "level": level})
-            if not self.deliver:
-                self._plan("escalation", [alert_id], [self.rs.escalation_group], "critical", as_of)
+        # What people are told is decided per incident (rules/incidents.py); kept apart from alert events.
+        self.incident_events = self.incidents.observe(events, as_of)
+        for incident_id, level in self.incidents.escalate(as_of):
+            self.incident_events.append({"at": as_of, "action": "escalation", "incident_id": incident_id,
+                                         "level": level})
         if self.keep_events:
             self.events.extend(events)
+            self.events.extend(self.incident_events)
         self.last_pass = {
             "as_of": to_iso(as_of), "signals": len(signals), "mentions": len(new_mentions), "matches": len(matches),
             "events": len(events), "seconds": round(time.perf_counter() - started, 4),
@@ -264,13 +270,12 @@ class RulesEngine:
             fire_count = 1
         if decision.notifies:
             self.throttle.record(key, as_of, decision.severity)
-        if action in ("new", "reopen") and self.deliver:
-            self.grouper.add(alert_id, decision.routes, decision.group_key, decision.severity, as_of)
         event = {**base, "action": action, "alert_id": alert_id, "severity": decision.severity,
-                 "title": match.title, "fire_count": fire_count, "routes": decision.routes}
+                 "title": match.title, "fire_count": fire_count, "routes": decision.routes,
+                 "crisis": _crisis_of(rule, match)}
         if action in ("update", "quiet_update"):
             return {**event, "raised": decision.raised}
-        event.update(group_key=decision.group_key, crisis=rule.options.crisis)
+        event.update(group_key=decision.group_key)
         if action == "reopen":
             event.update(action="new", reopened=True)
         return event
@@ -283,21 +288,14 @@ class RulesEngine:
     # -- side effects after the alerts are committed ------------------------------------------------------
 
     def _after_commit(self, events: list[dict[str, Any]], as_of: datetime) -> None:
-        for event in events:
+        """Crisis mode and the calm timer; messages are the incidents' business (rules/incidents.py)."""
+        for event in list(events):
             action = event["action"]
-            if action == "update":
-                if self.deliver:
-                    self._send(kind="alert_update", payload={"alert_ids": [event["alert_id"]]},
-                               groups=event["routes"], severity=event["severity"],
-                               idempotency_prefix=f"alert_update:{event['alert_id']}:{event['fire_count']}",
-                               alert_id=event["alert_id"])
-                else:
-                    self._plan("alert_update", [event["alert_id"]], event["routes"], event["severity"], as_of)
-            elif action == "new" and not self.deliver:
-                self._plan("alert", [event["alert_id"]], event["routes"], event["severity"], as_of)
-            if action == "new" or (action == "update" and event.get("raised")):
+            if action == "new" or (action in ("update", "quiet_update") and event.get("raised")):
                 if event.get("crisis"):
-                    self._enter_crisis(event, as_of)
+                    planned = self._enter_crisis(event, as_of)
+                    if planned is not None:
+                        events.append(planned)
                 if event["severity"] == "critical":
                     self._note_critical(as_of)
 
@@ -305,23 +303,34 @@ class RulesEngine:
         """notify_groups at the pass's moment (grouping and escalation call it without a time)."""
         return notify_groups(self.store, self.settings, at=self._now, **kwargs)
 
-    def _plan(self, kind: str, ids: list[int], groups: list[str], severity: str, at: datetime) -> None:
+    def _plan(self, kind: str, ids: list[int], groups: list[str] | None, severity: str, at: datetime,
+              **extra: Any) -> None:
+        groups = list(self.rs.groups) if groups is None else groups
         self.notifications.append({"at": at, "kind": kind, "alert_ids": ids, "groups": groups, "severity": severity,
                                    "deliveries": planned_deliveries(self.settings, groups=groups, severity=severity,
-                                                                    at=at)})
+                                                                    at=at), **extra})
 
-    def _enter_crisis(self, event: dict[str, Any], as_of: datetime) -> None:
-        """The rule asks for a crisis state: only ever upwards (a vigilance rule never ends a crisis)."""
+    def _enter_crisis(self, event: dict[str, Any], as_of: datetime) -> dict[str, Any] | None:
+        """The rule asks for a crisis state: only ever upwards (a vigilance rule never ends a crisis).
+        Without delivery (backtests) the level is only planned: returns the planned change."""
         if not self.deliver:
+            if CRISIS_RANK[event["crisis"]] <= CRISIS_RANK.get(self.planned_crisis, 0):
+                return None
             event["crisis_planned"] = event["crisis"]
-            return
+            self.planned_crisis = event["crisis"]
+            announce = getattr(getattr(self.rs, "crisis", None), "announce_groups", None) or None
+            self._plan("crisis", [], announce, "critical" if event["crisis"] == "crise" else "warning", as_of,
+                       level=event["crisis"])
+            return {"at": as_of, "action": "crisis", "level": event["crisis"], "rule": event.get("rule"),
+                    "key": event.get("key"), "alert_id": event.get("alert_id"), "severity": event.get("severity")}
         try:
             state = crisis.current_state(self.store)["state"]
             if CRISIS_RANK.get(state, 0) >= CRISIS_RANK[event["crisis"]]:
-                return
+                return None
             crisis.enter(self.store, self.settings, event["crisis"], f"règle {event['rule']}", event["title"], as_of)
         except Exception:
             log.exception("crisis transition asked by rule %s failed", event["rule"])
+        return None
 
     def _note_critical(self, as_of: datetime) -> None:
         if not self.deliver:
@@ -330,6 +339,12 @@ class RulesEngine:
             crisis.note_critical_alert(self.store, as_of)
         except Exception:
             log.exception("note_critical_alert failed")
+
+
+def _crisis_of(rule: RuleType, match: Match) -> str | None:
+    """Crisis level asked for: the match's own (content rules scale it with what they saw), else the rule's."""
+    level = match.details.get("crisis_level")
+    return level if level in ("vigilance", "crise") else rule.options.crisis
 
 
 def describe_rules(settings: Any) -> list[str]:

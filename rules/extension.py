@@ -13,7 +13,7 @@ from aiohttp import web
 from listener.host import OUTBOX_QUEUED, Host, Key
 from listener.timeutil import parse_time, to_iso
 from listener.web import actor_of, get_app, require_api_token
-from rules import actions
+from rules import actions, incidents
 from rules.engine import RulesEngine
 
 log = logging.getLogger("vigie.rules")
@@ -79,6 +79,11 @@ def setup(app: Host) -> RulesExtension | None:
     app.add_routes([
         web.get("/api/alerts", api_alerts),
         web.post("/api/alerts/{id}/ack", api_ack),
+        web.get("/api/incidents", api_incidents),
+        web.get("/api/incidents/{id}", api_incident),
+        web.post("/api/incidents/{id}/ack", api_incident_ack),
+        web.post("/api/incidents/{id}/resolve", api_incident_resolve),
+        web.post("/api/incidents/{id}/silence", api_incident_silence),
         web.get("/api/silences", api_silences),
         web.post("/api/silences", api_add_silence),
         web.delete("/api/silences/{id}", api_remove_silence),
@@ -196,3 +201,82 @@ async def api_remove_silence(request: web.Request) -> web.Response:
     body = await _body(request)
     done = actions.remove_silence(app.store, silence_id, _actor(request, body), app.clock.now())
     return web.json_response({"id": silence_id, "removed": done}, status=200 if done else 404)
+
+
+# -- incidents (rules/incidents.py; shape documented in docs/ARCHITECTURE.md) -----------------------------
+
+
+def _incident_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise _bad("identifiant d'incident invalide") from None
+
+
+def _not_found(incident_id: int) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=json.dumps({"error": f"incident n° {incident_id} introuvable"}, ensure_ascii=False),
+                            content_type="application/json")
+
+
+async def api_incidents(request: web.Request) -> web.Response:
+    """GET /api/incidents?status=open|acknowledged|silenced|resolved&limit=50 (default: open ones)."""
+    app = get_app(request)
+    status = request.query.get("status") or "open"
+    if status not in ("open", "acknowledged", "silenced", "resolved", "all"):
+        raise _bad("statut inconnu")
+    try:
+        limit = max(1, min(int(request.query.get("limit", "50")), 500))
+    except ValueError:
+        raise _bad("limit doit être un entier") from None
+    rows = incidents.incident_rows(app.store, status=None if status == "all" else status, limit=limit)
+    return web.json_response({"incidents": rows})
+
+
+async def api_incident(request: web.Request) -> web.Response:
+    app = get_app(request)
+    incident_id = _incident_id(request)
+    incident = incidents.load_incident(app.store, incident_id)
+    if incident is None:
+        raise _not_found(incident_id)
+    return web.json_response({"incident": incidents.incident_dict(app.store, incident, timeline=True)})
+
+
+async def api_incident_ack(request: web.Request) -> web.Response:
+    require_api_token(request)
+    app = get_app(request)
+    incident_id = _incident_id(request)
+    body = await _body(request)
+    if incidents.load_incident(app.store, incident_id) is None:
+        raise _not_found(incident_id)
+    done = incidents.acknowledge_incident(app.store, incident_id, _actor(request, body), app.clock.now())
+    message = "incident pris en charge" if done else "incident déjà pris en charge ou clos"
+    return web.json_response({"id": incident_id, "acknowledged": done, "message": message}, status=200 if done else 409)
+
+
+async def api_incident_resolve(request: web.Request) -> web.Response:
+    require_api_token(request)
+    app = get_app(request)
+    incident_id = _incident_id(request)
+    body = await _body(request)
+    if incidents.load_incident(app.store, incident_id) is None:
+        raise _not_found(incident_id)
+    done = incidents.resolve_incident(app.store, incident_id, _actor(request, body), app.clock.now())
+    message = "incident clos" if done else "incident déjà clos"
+    return web.json_response({"id": incident_id, "resolved": done, "message": message}, status=200 if done else 409)
+
+
+async def api_incident_silence(request: web.Request) -> web.Response:
+    require_api_token(request)
+    app = get_app(request)
+    incident_id = _incident_id(request)
+    body = await _body(request)
+    if incidents.load_incident(app.store, incident_id) is None:
+        raise _not_found(incident_id)
+    now = app.clock.now()
+    try:
+        until = now + actions.parse_duration(str(body.get("duration") or body.get("duree") or "1h"))
+    except ValueError as exc:
+        raise _bad(str(exc)) from None
+    reason = str(body.get("reason") or body.get("motif") or "")[:500]
+    done = incidents.silence_incident(app.store, incident_id, _actor(request, body), until, now, reason)
+    return web.json_response({"id": incident_id, "silenced": done, "until": to_iso(until)}, status=200 if done else 409)

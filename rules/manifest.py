@@ -21,9 +21,10 @@ def _setup_crisis(host: Host) -> Any:
 
 
 def _rules_migrations() -> Sequence[Any]:
+    from rules.incidents_schema import MIGRATIONS as INCIDENTS
     from rules.schema import MIGRATIONS
 
-    return MIGRATIONS
+    return [*MIGRATIONS, *INCIDENTS]
 
 
 def _crisis_migrations() -> Sequence[Any]:
@@ -36,6 +37,12 @@ def _cli() -> Any:
     from rules import cli
 
     return cli
+
+
+def _incidents_cli() -> Any:
+    from rules import incidents_cli
+
+    return incidents_cli
 
 
 def _crisis_cli() -> Any:
@@ -52,6 +59,8 @@ RULES = AreaManifest(
         Command("ack", "Prend en charge une alerte (arrête l'escalade).", lambda: _cli().ack_command),
         Command("silences", "Silences : suspendre les notifications d'une règle ou d'une clé pendant une durée.",
                 lambda: _cli().silences_group),
+        Command("incidents", "Incidents : alertes liées regroupées (liste, détail, prise en charge, clôture, silence).",
+                lambda: _incidents_cli().incidents_group),
     ),
     migrations=_rules_migrations,
     evaluation={"rules": 20},

@@ -31,6 +31,9 @@ class GroupSettings(Recipients):
     quiet_hours: str = ""
     # From this severity up, quiet hours do not defer the message.
     quiet_min_severity: Severity = "critical"
+    # Minutes between two messages about the same incident to this group (severity increases excepted);
+    # none: rules.incidents.budget_minutes.
+    budget_minutes: int | None = Field(default=None, ge=0)
 
     @field_validator("quiet_hours")
     @classmethod
@@ -39,6 +42,23 @@ class GroupSettings(Recipients):
         if value and not _QUIET_RE.match(value):
             raise ValueError("quiet_hours must look like 22:00-07:30")
         return value
+
+
+class IncidentSettings(StrictModel):
+    """How alerts that belong together become one incident, and how often people hear about it."""
+
+    # Alerts join an open incident that changed within this many minutes (same crisis kind, topic,
+    # distinctive hashtag, key or shared evidence).
+    join_minutes: int = Field(default=120, ge=1)
+    # Default budget: at most one message per incident and recipient group per this many minutes,
+    # severity increases excepted (held changes go out with the next message).
+    budget_minutes: int = Field(default=10, ge=0)
+    # An update is worth a message when the incident's main figure reached this many times the figure
+    # last sent (3: 12 -> 36 -> 108 mentions), or on a new facet or a higher severity.
+    growth_factor: float = Field(default=3.0, gt=1)
+    # A hashtag present in at least this share of the institution's mentions of the previous day
+    # (#rivebelle for Rivebelle) says nothing about which incident an alert belongs to.
+    common_tag_share: float = Field(default=0.15, gt=0, le=1)
 
 
 class RulesSettings(StrictModel):
@@ -66,6 +86,7 @@ class RulesSettings(StrictModel):
     escalation_max_level: int = Field(default=2, ge=0)
     # An open critical alert holds back lower-severity alerts of the same group key (inhibition).
     inhibit_lower_severity: bool = True
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
     posting: PostingSettings = Field(default_factory=PostingSettings)
 

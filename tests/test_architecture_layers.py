@@ -76,6 +76,7 @@ FLOORS: dict[str, int] = {
     "rules.extension": 6,
     "rules.cli": 6,
     "rules.crisis_cli": 6,
+    "rules.incidents_cli": 6,
     "rules.posting_service": 6,
     "alerts.manifest": 6,
     "alerts.extension": 6,

@@ -89,3 +89,69 @@ def test_demo_contentious_subject_is_flagged_without_crisis_before_the_flood(dem
         "SELECT count(*) FROM alerts WHERE rule_type = 'hostility' AND created_at < '2026-11-18T00:00'"
     ).fetchone()[0]
     assert hostile >= 1
+
+
+# -- incidents: a few true messages on the worst day (issue 13) -----------------------------------------
+
+FLOOD_START, FLOOD_HOUR = "2026-11-18T06:40", "2026-11-18T07:40"
+
+
+def test_demo_flood_is_one_incident_with_a_french_title_and_every_facet(demo_run):
+    import json
+
+    _, db_path, _ = demo_run
+    db = sqlite3.connect(db_path)
+    ids = {row[0] for row in db.execute(
+        "SELECT incident_id FROM alerts WHERE created_at >= ? AND (key LIKE 'crisis:%' OR rule = 'crise-lexique')",
+        [FLOOD_START])}
+    assert len(ids) == 1, ids
+    title, facets = db.execute("SELECT title, facets FROM incidents WHERE id = ?", list(ids)).fetchone()
+    assert title == "Inondation — quartier des Tanneurs"
+    assert {"inondation", "evacuation", "coupure_electricite"} <= set(json.loads(facets))
+
+
+def test_demo_flood_first_hour_at_most_8_messages_per_group_carrying_everything(demo_run):
+    import json
+
+    _, db_path, _ = demo_run
+    db = sqlite3.connect(db_path)
+    rows = db.execute("SELECT recipient_group, channel, kind, payload FROM outbox WHERE created_at >= ? "
+                      "AND created_at < ? ORDER BY id", [FLOOD_START, FLOOD_HOUR]).fetchall()
+    per_channel: dict[tuple[str, str], int] = {}
+    for group, channel, _, _ in rows:
+        per_channel[(group, channel)] = per_channel.get((group, channel), 0) + 1
+    assert per_channel and max(per_channel.values()) <= 8, per_channel
+    cell = [(kind, json.loads(payload)) for group, channel, kind, payload in rows if group == "cellule"
+            and channel == "console"]
+    assert {p.get("to") for kind, p in cell if kind == "crisis"} == {"vigilance", "crise"}
+    assert any(kind == "held_posts" for kind, _ in cell)
+    facets = {f for kind, p in cell if "incident" in p for f in p["incident"]["facets"]}
+    assert {"Inondation", "Évacuation", "Coupure d'électricité"} <= facets
+    # An update never repeats the figures of the message before it.
+    told = [(p["incident"]["severity"], p["incident"]["headline"], tuple(p["incident"]["facets"]))
+            for kind, p in cell if "incident" in p]
+    assert len(told) == len(set(told))
+
+
+def test_demo_no_message_or_alert_shows_evidence_newer_than_itself(demo_run):
+    import json
+
+    _, db_path, _ = demo_run
+    db = sqlite3.connect(db_path)
+    created = dict(db.execute("SELECT id, created_at FROM mentions"))
+    for (payload,) in db.execute("SELECT payload FROM outbox WHERE payload LIKE '%\"incident\"%'"):
+        snapshot = json.loads(payload)["incident"]
+        assert all(created[i] <= snapshot["at"] for i in snapshot["evidence"] if i in created), snapshot
+    for evidence, updated_at in db.execute("SELECT evidence, updated_at FROM alerts"):
+        assert all(created[i] <= updated_at for i in json.loads(evidence) if i in created)
+
+
+def test_demo_line_12_day_is_one_incident_not_one_per_official(demo_run):
+    _, db_path, _ = demo_run
+    db = sqlite3.connect(db_path)
+    ids = {row[0] for row in db.execute(
+        "SELECT incident_id FROM alerts WHERE created_at < '2026-11-17T20:00' AND created_at >= '2026-11-17T12:00' "
+        "AND (rule = 'hostilite-elus' OR key = 'hashtag:ligne12')")}
+    assert len(ids) == 1, ids
+    (title,) = db.execute("SELECT title FROM incidents WHERE id = ?", list(ids)).fetchone()
+    assert "#Ligne12" in title and "Claire Marchand" in title and "Karim Benali" in title

@@ -82,9 +82,10 @@ def test_related_alerts_within_group_wait_go_out_as_one_message(store, make_sett
     engine.evaluate(T0 + timedelta(minutes=2))
     assert outbox(store) == []
     engine.evaluate(T0 + timedelta(minutes=3))
-    transport = [r for r in outbox(store) if len(r["payload"]["alert_ids"]) == 2]
+    # One incident (same topic) told once, with both alerts in it.
+    transport = [r for r in outbox(store) if r["payload"]["incident"]["alerts"] == 2]
     assert {(r["channel"], r["target"]) for r in transport} == {("console", "-"), ("email", "cellule@rivebelle.fr")}
-    assert len(outbox(store)) == 2  # culture is another story: still waiting
+    assert len(outbox(store)) == 2  # culture is another story (another incident): still waiting
     engine.evaluate(T0 + timedelta(minutes=4))
     assert len(outbox(store)) == 4
 
@@ -95,6 +96,7 @@ def test_escalation_when_a_critical_alert_is_not_acknowledged(store, make_settin
     store.add_signals([signal("spike", "topic:transport"), signal("spike", "topic:culture")])
     engine.evaluate(T0 + timedelta(minutes=1))
     first, second = (a["id"] for a in alerts(store))
+    # Two topics, two incidents; taking the second alert in hand takes its incident in hand.
     assert actions.acknowledge_alert(store, second, "marie", T0 + timedelta(minutes=5))
     engine.evaluate(T0 + timedelta(minutes=10))
     assert outbox(store, "escalation") == []

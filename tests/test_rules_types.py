@@ -255,16 +255,19 @@ def test_an_update_of_an_open_alert_updates_the_row_and_sends_an_alert_update(st
     store.add_signals([signal("spike", "topic:transport")])
     engine.evaluate(T0 + timedelta(minutes=1))
     store.add_signals([signal("spike", "topic:transport", at=T0 + timedelta(minutes=4), observed=60, episode="update")])
-    assert engine.evaluate(T0 + timedelta(minutes=5)) == []  # within realert: nothing at all
-    assert alerts(store)[0]["fire_count"] == 1
-    store.add_signals([signal("spike", "topic:transport", at=T0 + timedelta(minutes=14), observed=90,
+    # Within realert: the row keeps its figures true, nobody is told.
+    assert [e["action"] for e in engine.evaluate(T0 + timedelta(minutes=5))] == ["quiet_update"]
+    assert alerts(store)[0]["fire_count"] == 2 and outbox(store, "alert_update") == []
+    store.add_signals([signal("spike", "topic:transport", at=T0 + timedelta(minutes=14), observed=150,
                               episode="update")])
     events = engine.evaluate(T0 + timedelta(minutes=15))
     assert [e["action"] for e in events] == ["update"]
     (alert,) = alerts(store)
-    assert alert["fire_count"] == 2 and "90 en 10 min" in alert["title"]
+    assert alert["fire_count"] == 3 and "150 en 10 min" in alert["title"]
+    # The incident's figure grew by the stated factor (48 -> 150, x3): one update, carrying the new figure.
     updates = outbox(store, "alert_update")
     assert updates and all(r["payload"]["alert_ids"] == [alert["id"]] for r in updates)
+    assert {r["payload"]["incident"]["headline"] for r in updates} == {150}
     assert len(outbox(store, "alert")) == 2  # the first message (console + e-mail), not repeated
 
 
@@ -279,11 +282,16 @@ def test_an_ongoing_alert_that_does_not_get_worse_is_kept_current_without_new_me
     assert [e["action"] for e in events] == ["quiet_update"]
     assert alerts(store)[0]["fire_count"] == 2 and "50 en 10 min" in alerts(store)[0]["title"]
     assert outbox(store, "alert_update") == []
-    # Half as much again as what people were last told: that is news.
+    # Half as much again is news for the alert row; people hear of it when the incident's figure grew by
+    # the stated factor (x3 of what they were last told: 48 -> 144).
     store.add_signals([signal("spike", "topic:transport", at=T0 + timedelta(minutes=30), observed=75,
                               episode="update")])
     assert [e["action"] for e in engine.evaluate(T0 + timedelta(minutes=31))] == ["update"]
-    assert outbox(store, "alert_update")
+    assert outbox(store, "alert_update") == []
+    store.add_signals([signal("spike", "topic:transport", at=T0 + timedelta(minutes=45), observed=150,
+                              episode="update")])
+    engine.evaluate(T0 + timedelta(minutes=46))
+    assert {r["payload"]["incident"]["headline"] for r in outbox(store, "alert_update")} == {150}
 
 
 def test_a_higher_severity_breaks_through_the_realert_window(store, make_settings):
@@ -311,7 +319,7 @@ def test_with_deliver_false_nothing_is_queued_but_the_plan_is_kept(store, make_s
     engine.evaluate(T0 + timedelta(minutes=1))
     assert outbox(store) == []
     assert [n["kind"] for n in engine.notifications] == ["alert"]
-    assert [e["action"] for e in engine.events] == ["new"]
+    assert [e["action"] for e in engine.events] == ["new", "incident_opened", "incident_notified"]
 
 
 # -- loading and validation ------------------------------------------------------------------------------

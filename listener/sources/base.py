@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,6 +36,9 @@ class SourceContext:
     clock: Clock
     metrics: Metrics
     http: aiohttp.ClientSession | None = None
+    # Replays call this before handing over the first mention of a new minute: everything handed over is
+    # stored and every earlier minute evaluated first (rules never see mentions from their future).
+    replay_gate: Callable[[datetime], Awaitable[None]] | None = None
 
 
 @dataclass

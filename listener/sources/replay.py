@@ -22,6 +22,7 @@ from listener.errors import InvalidMention
 from listener.models import Mention
 from listener.sources.base import MentionSink, Source, SourceContext, SourcePlugin
 from listener.sources.settings import BaseSourceSettings
+from listener.timeutil import minute_bucket
 
 
 def read_jsonl(
@@ -81,9 +82,18 @@ class ReplaySource(Source):
         wall_start = loop.time()
         self.health.state = "ok"
         last_line = start_line
+        gate = self.context.replay_gate
+        minute: int | None = None
         for number, mention in read_jsonl(self.path, self.name, self._reject):
             if number <= start_line:
                 continue
+            if gate is not None and (minute is None or minute_bucket(mention.created_at) > minute):
+                # A new minute of recorded time: what came before is stored and evaluated first, at any speed.
+                if batch:
+                    await self._emit(sink, batch, last_line)
+                    batch = []
+                await gate(mention.created_at)
+                minute = minute_bucket(mention.created_at)
             if speed != "max":
                 if first_recorded is None:
                     first_recorded = mention.created_at

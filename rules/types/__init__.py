@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rules.types.base import EvalContext, Match, RuleOptions, RuleType
+from rules.types.crisis_reports import CrisisReportsRule
 from rules.types.hostility import HostilityRule
 from rules.types.influencer import InfluencerRule
 from rules.types.keyword import KeywordRule
@@ -25,6 +26,7 @@ RULE_TYPES: dict[str, type[RuleType]] = {
         InfluencerRule,
         NewTermRule,
         SilenceRule,
+        CrisisReportsRule,
     )
 }
 

@@ -294,6 +294,8 @@ class SlidingWindow:
         self.items.setdefault(key, deque()).append(mention)
 
     def current(self, key: str, as_of: datetime) -> list[Mention]:
+        """The window's mentions oldest first by creation time (late arrivals sorted in, and dropped when
+        their own time leaves the window), never newer than `as_of`: « depuis » is the window's first."""
         items = self.items.get(key)
         if not items:
             return []
@@ -303,7 +305,12 @@ class SlidingWindow:
         if not items:
             del self.items[key]
             return []
-        return list(items)
+        if any(m.created_at < cutoff for m in items):  # a late arrival whose own time has left the window
+            items = self.items[key] = deque(m for m in items if m.created_at >= cutoff)
+        ordered = [m for m in items if m.created_at <= as_of]
+        if any(a.created_at > b.created_at for a, b in zip(ordered, ordered[1:], strict=False)):
+            ordered.sort(key=lambda m: (m.created_at, m.id or 0))
+        return ordered
 
     def expire(self, as_of: datetime) -> None:
         for key in list(self.items):
