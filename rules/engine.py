@@ -67,7 +67,7 @@ class RulesEngine:
         # People hear of incidents (alerts that belong together), not of each alert.
         self.incidents = IncidentBook(
             store, settings, send=self._send if deliver else None, plan=None if deliver else self._plan,
-            institution=str(getattr(getattr(settings, "institution", None), "name", "") or ""))
+            institution=str(getattr(getattr(settings, "institution", None), "name", "") or ""), names=self.names)
         # Crisis level the rules asked for when nothing is delivered (backtests): only ever upwards.
         self.planned_crisis = "normal"
         self.incident_events: list[dict[str, Any]] = []

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from listener.french import fr_number
@@ -32,7 +33,7 @@ from listener.textfold import hashtags
 from listener.timeutil import parse_time, to_iso
 from rules.routing import deliverable, rules_settings_of
 from rules.settings import SEVERITY_RANK, IncidentSettings, RulesSettings
-from rules.types.base import DISPLAY_NAMES, key_label, topic_of_key
+from rules.types.base import NO_NAMES, DisplayNames, key_label, topic_of_key
 
 OPEN = ("open", "acknowledged", "silenced")
 EVIDENCE_KEPT = 30
@@ -46,30 +47,20 @@ _CASED_TAG_RE = re.compile(r"(?<![\w&])#(\w{2,64})", re.UNICODE)
 SendFn = Callable[..., Any]
 
 
-def crisis_label(kind: str) -> str:
-    """« Coupure d'électricité » for coupure_electricite (the lexicon's label; the CLI has no engine to
-    register display names, so the shipped lexicon is read once)."""
-    if ("crisis", kind) not in DISPLAY_NAMES and not any(space == "crisis" for space, _ in DISPLAY_NAMES):
-        try:
-            from classifiers.crisis import load_lexicon
+@lru_cache(maxsize=1)
+def _lexicon_labels() -> dict[str, str]:
+    """The shipped lexicon's labels: the CLI and the API name facets without an engine's DisplayNames."""
+    try:
+        from classifiers.crisis import load_lexicon
 
-            for name, label in load_lexicon().labels.items():
-                DISPLAY_NAMES.setdefault(("crisis", name), label)
-        except (OSError, ValueError):
-            pass
-    return DISPLAY_NAMES.get(("crisis", kind), kind.replace("_", " ").capitalize())
+        return dict(load_lexicon().labels)
+    except (OSError, ValueError):
+        return {}
 
 
-def known_crisis_kinds() -> set[str]:
-    kinds = {value for (space, value) in DISPLAY_NAMES if space == "crisis"}
-    if not kinds:
-        try:
-            from classifiers.crisis import load_lexicon
-
-            kinds = set(load_lexicon().labels)
-        except (OSError, ValueError):
-            kinds = set()
-    return kinds
+def crisis_label(kind: str, names: DisplayNames = NO_NAMES) -> str:
+    """« Coupure d'électricité » for coupure_electricite."""
+    return names.crisis.get(kind) or _lexicon_labels().get(kind) or kind.replace("_", " ").capitalize()
 
 
 @dataclass
@@ -169,7 +160,7 @@ class IncidentBook:
     """Attaches the engine's alert events to incidents and decides which messages go to whom."""
 
     def __init__(self, store: Store, settings: Any, *, send: SendFn | None, plan: SendFn | None,
-                 institution: str = "") -> None:
+                 institution: str = "", names: DisplayNames = NO_NAMES) -> None:
         self.store = store
         self.settings = settings
         self.rs: RulesSettings = rules_settings_of(settings)
@@ -177,7 +168,8 @@ class IncidentBook:
         self.send = send
         self.plan = plan
         self.institution = institution
-        self.crisis_kinds = known_crisis_kinds()
+        self.names = names
+        self.crisis_kinds = set(names.crisis) or set(_lexicon_labels())
         self._common: dict[str, tuple[int, bool]] = {}
         self._now = datetime.min
         self._open_cache: list[Incident] | None = None
@@ -348,7 +340,7 @@ class IncidentBook:
         for kind in facts.kinds:
             if kind not in incident.facets:
                 incident.facets.append(kind)
-                changes.append(f"nouveau volet : {crisis_label(kind)}")
+                changes.append(f"nouveau volet : {crisis_label(kind, self.names)}")
         if facts.key not in incident.keys:
             incident.keys.append(facts.key)
         incident.tags = list(dict.fromkeys(incident.tags + facts.tags))
@@ -363,7 +355,7 @@ class IncidentBook:
         if figure is not None:
             by_key[facts.key] = {
                 "observed": figure, "expected": facts.details.get("expected"), "window": facts.details.get("window"),
-                "rule": facts.rule, "label": key_label(facts.key), "at": to_iso(as_of),
+                "rule": facts.rule, "label": key_label(facts.key, self.names), "at": to_iso(as_of),
                 "started_at": facts.details.get("started_at"),
             }
         else:
@@ -393,7 +385,7 @@ class IncidentBook:
             shown_tags.append("#" + (spelled[0] if spelled else tag))
         if incident.facets:
             kind = incident.facets[0]
-            head = crisis_label(kind)
+            head = crisis_label(kind, self.names)
             where = place
             if where is None:
                 # A distinctive hashtag that is not the crisis word itself says where (#Tanneurs).
@@ -403,7 +395,7 @@ class IncidentBook:
             return (f"{head} — {where}" if where else head), kind, place
         targets = [k.partition(":")[2] for k in incident.keys if k.startswith("target:")]
         targets = ["l'institution" if t == "institution" else t for t in targets]
-        topic = DISPLAY_NAMES.get(("topic", incident.topics[0]), incident.topics[0]) if incident.topics else None
+        topic = self.names.topic(incident.topics[0]) if incident.topics else None
         kind = f"topic:{incident.topics[0]}" if incident.topics else (incident.keys[0] if incident.keys else "incident")
         if shown_tags:
             if topic:
@@ -413,7 +405,7 @@ class IncidentBook:
             return shown_tags[0], kind, place
         if topic:
             return topic, kind, place
-        return _key_title(incident.keys[0] if incident.keys else ""), kind, place
+        return _key_title(incident.keys[0] if incident.keys else "", self.names), kind, place
 
     def _save(self, incident: Incident, mentions: list[Mention] | None) -> None:
         """Write the incident back; the title is made again only when what it is made of changed."""
@@ -586,7 +578,7 @@ class IncidentBook:
         raised = _rank(incident.severity) > _rank(severity)
         if raised:
             reasons.append("gravité relevée")
-        new_facets = [crisis_label(k) for k in incident.facets if k not in facets]
+        new_facets = [crisis_label(k, self.names) for k in incident.facets if k not in facets]
         if new_facets:
             reasons.append("nouveau volet : " + ", ".join(new_facets))
         told = float(headline or 0)
@@ -688,7 +680,7 @@ class IncidentBook:
         return done
 
 
-def _key_title(key: str) -> str:
+def _key_title(key: str, names: DisplayNames = NO_NAMES) -> str:
     """The title of an incident with no crisis kind, topic or hashtag, from its first alert's key."""
     kind, _, value = key.partition(":")
     if kind == "target":
@@ -699,7 +691,7 @@ def _key_title(key: str) -> str:
         return f"Source « {value} »"
     if key == "all":
         return "Ensemble des mentions"
-    return key_label(key).strip("« »") or "Incident"
+    return key_label(key, names).strip("« »") or "Incident"
 
 
 def _place(texts: list[str], tags: tuple[str, ...] | list[str] = ()) -> str | None:

@@ -41,23 +41,3 @@ def make_settings(tmp_path: Path):
 
     return build
 
-
-def _kept_display_names():
-    """rules.types.base.DISPLAY_NAMES is process-wide: an engine built in one test (a backtest, a daemon)
-    registers the taxonomy's names; restore it so the next test sees what it set up itself."""
-    from rules.types.base import DISPLAY_NAMES
-
-    saved = dict(DISPLAY_NAMES)
-    yield
-    DISPLAY_NAMES.clear()
-    DISPLAY_NAMES.update(saved)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _display_names_per_module():
-    yield from _kept_display_names()
-
-
-@pytest.fixture(autouse=True)
-def _display_names_per_test():
-    yield from _kept_display_names()

@@ -165,7 +165,7 @@ class CrisisReportsRule(RuleType):
     def _match(self, kind: str, current: list[Mention], authors: int, thresholds: tuple[int, int], level: str,
                episode: str, ctx: EvalContext) -> Match:
         options: CrisisReportsOptions = self.options  # type: ignore[assignment]
-        label = key_label(f"crisis:{kind}").removesuffix(" (crise)")
+        label = key_label(f"crisis:{kind}", ctx.names).removesuffix(" (crise)")
         window = options.window_minutes
         severity = "critical" if level == "crise" else "warning"
         title = (f"Signalements de crise {label} : {fr_number(authors)} personnes en {fr_number(window)} min"
