@@ -110,3 +110,41 @@ async def test_a_bad_query_shows_in_health_while_the_others_continue(make_settin
     await wait_for(lambda: post["uri"] in stored(app))
     assert app.health()["components"]["source:bluesky-rivebelle"]["state"] == "failing"
     await app.stop()
+
+
+async def test_authenticated_search_opens_refreshes_and_reopens_its_session(make_settings, fake, monkeypatch):
+    """searchPosts needs a session since 2025: createSession once, refreshSession on ExpiredToken, and a
+    new session when the refresh token is refused; nothing is lost meanwhile."""
+    fake.require_auth = True
+    monkeypatch.setenv("TEST_BSKY_PASSWORD", "app-pass-word")
+    first = fake.add_post("Rivebelle : premier message")
+    app = await start(bluesky_settings(make_settings, fake, identifier="veille.bsky.social",
+                                       app_password_env="TEST_BSKY_PASSWORD"))
+    source = app.sources[0]
+    await wait_for(lambda: first["uri"] in stored(app))
+    await wait_for(lambda: source.health.extra["polls"] >= 3)
+    assert fake.sessions_created == 1 and source.health.extra["authenticated"] is True
+    create = fake.hits("/xrpc/com.atproto.server.createSession")
+    assert create[0].method == "POST"
+    fake.expire_access()
+    second = fake.add_post("Rivebelle : après l'expiration", at=T0 + timedelta(minutes=3))
+    await wait_for(lambda: second["uri"] in stored(app))
+    assert fake.sessions_refreshed == 1 and fake.sessions_created == 1
+    fake.expire_access()
+    fake.refresh.clear()  # the refresh token is refused too: a new session is opened
+    third = fake.add_post("Rivebelle : nouvelle session", at=T0 + timedelta(minutes=4))
+    await wait_for(lambda: third["uri"] in stored(app))
+    assert fake.sessions_created == 2
+    assert source.health.state == "ok"
+    await app.stop()
+
+
+async def test_search_without_a_session_says_what_is_missing(make_settings, fake):
+    fake.require_auth = True
+    fake.add_post("Rivebelle")
+    app = await start(bluesky_settings(make_settings, fake, auth_retry_seconds=60))
+    source = app.sources[0]
+    await wait_for(lambda: source.health.extra.get("auth") == "refused")
+    assert "AuthMissing" in source.health.last_error
+    assert len(fake.hits("/xrpc/app.bsky.feed.searchPosts")) == 1  # paused, not hammering
+    await app.stop()

@@ -339,6 +339,7 @@ class PollingSource(Source):
             problem: str
             retry_after: float | None = None
             status: int | None = None
+            await self.before_attempt(url, attempt + rate_limited)
             self.health.extra["requests"] += 1
             try:
                 timeout = aiohttp.ClientTimeout(total=settings.timeout)
@@ -401,6 +402,9 @@ class PollingSource(Source):
                 self.health.extra["retries"] += 1
                 self.log.info("%s: %s; retry %d in %.2fs", self.name, problem, attempt, delay)
             await asyncio.sleep(delay)
+
+    async def before_attempt(self, url: str, retry: int) -> None:
+        """Called before every attempt of a request (`retry` = 0 for the first): metered APIs count here."""
 
     def api_error(self, status: int, body: bytes, headers: CIMultiDictProxy[str]) -> ApiVerdict | None:
         """The API's reading of an error answer; None keeps the generic rules (429, 5xx, others final)."""

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-import feedparser
 from pydantic import Field
 
 from listener.models import Mention
 from listener.settings_base import secret_from_env
 from listener.sources.base import MentionSink, SourceContext, SourcePlugin
+from listener.sources.feedfast import parse_feed
 from listener.sources.http import FetchError, PollingSource, run_streams
 from listener.sources.rss import BENIGN_BOZO
 from listener.sources.settings import PollingSourceSettings
@@ -121,11 +121,10 @@ class RedditSource(PollingSource):
         query = {**params, "limit": str(self.settings.page_size)}
         fetched = await self.fetch(self.base + path, query, headers={"Accept": "application/atom+xml"},
                                    parse_json=False)
-        parsed = await asyncio.to_thread(feedparser.parse, fetched.body,
-                                         response_headers={"content-type": fetched.headers.get("Content-Type", "")})
-        if parsed.get("bozo") and not parsed.entries and not isinstance(parsed.get("bozo_exception"), BENIGN_BOZO):
+        parsed = await asyncio.to_thread(parse_feed, fetched.body, fetched.headers.get("Content-Type", ""))
+        if parsed.get("bozo") and not parsed.get("entries") and not isinstance(parsed.get("bozo_exception"), BENIGN_BOZO):
             raise FetchError(f"{path}: not a readable Atom feed ({parsed.get('bozo_exception')})")
-        mentions = [m for m in (self._entry(entry, label, filtered) for entry in parsed.entries) if m is not None]
+        mentions = [m for m in (self._entry(entry, label, filtered) for entry in parsed.get("entries", [])) if m is not None]
         newest = max((m.created_at.timestamp() for m in mentions), default=None)
         state = self.cursors.get(key) or {}
         await self.emit(sink, mentions, **{key: {"hw": max(newest, state.get("hw") or 0)} if newest else state or None})
@@ -137,7 +136,9 @@ class RedditSource(PollingSource):
             if not fullname.startswith(("t3_", "t1_")):
                 return None
             title = html_to_text(entry.get("title") or "")
-            content = html_to_text(entry["content"][0].get("value") or "") if entry.get("content") else ""
+            markup = (entry["content"][0].get("value") or "") if entry.get("content") else ""
+            cut = markup.find("submitted by")  # the feed's footer: dropped before the (costly) HTML parsing
+            content = html_to_text(markup[:cut] if cut > 0 else markup)
             content = _FOOTER.split(content, maxsplit=1)[0].strip()
             text = f"{title}\n\n{content}".strip() if content else title
             if not text:

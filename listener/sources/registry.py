@@ -7,7 +7,19 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from listener.sources import bluesky, facebook, instagram, jetstream, mastodon, reddit, replay, rss, threads
+from listener.sources import (
+    bluesky,
+    facebook,
+    instagram,
+    jetstream,
+    mastodon,
+    reddit,
+    replay,
+    rss,
+    threads,
+    x,
+    youtube,
+)
 from listener.sources.base import Source, SourceContext, SourcePlugin
 
 PLUGINS: tuple[SourcePlugin, ...] = (
@@ -18,6 +30,8 @@ PLUGINS: tuple[SourcePlugin, ...] = (
     jetstream.PLUGIN,
     rss.PLUGIN,
     threads.PLUGIN,
+    youtube.PLUGIN,
+    x.PLUGIN,
     reddit.PLUGIN,
     replay.PLUGIN,
 )

@@ -6,6 +6,10 @@ opaque `cursor` (here an offset). Answers `{"posts": [postView...], "cursor"?, "
 `{"error": "...", "message": "..."}` with status 400. Rate-limit headers: ratelimit-limit / -remaining /
 -reset (epoch seconds) / -policy. Matching: every word of `q` (accents and case ignored; `#tag` also
 matches the post's tag facets).
+With `require_auth`, searchPosts answers 401 `AuthMissing` without a bearer token, and the PDS side is
+there: `com.atproto.server.createSession` ({identifier, password} -> {accessJwt, refreshJwt, handle,
+did}), `com.atproto.server.refreshSession` (the refreshJwt as bearer); an expired access token gets 400
+`{"error": "ExpiredToken", "message": "Token has expired"}`.
 """
 
 from __future__ import annotations
@@ -33,10 +37,45 @@ def _parse(value: str) -> datetime:
 class FakeBluesky(FakeServer):
     def __init__(self) -> None:
         self.posts: list[dict[str, Any]] = []
+        self.require_auth = False
+        self.accounts = {"veille.bsky.social": "app-pass-word"}
+        self.access: set[str] = set()
+        self.refresh: set[str] = set()
+        self.sessions_created = 0
+        self.sessions_refreshed = 0
         super().__init__()
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/xrpc/app.bsky.feed.searchPosts", self.search)]
+        return [web.get("/xrpc/app.bsky.feed.searchPosts", self.search),
+                web.post("/xrpc/com.atproto.server.createSession", self.create_session),
+                web.post("/xrpc/com.atproto.server.refreshSession", self.refresh_session)]
+
+    def _session(self, handle: str) -> dict[str, Any]:
+        n = self.sessions_created + self.sessions_refreshed
+        access, refresh = f"access-{n}", f"refresh-{n}"
+        self.access.add(access)
+        self.refresh.add(refresh)
+        return {"accessJwt": access, "refreshJwt": refresh, "handle": handle, "did": "did:plc:veille",
+                "active": True}
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if self.accounts.get(body.get("identifier")) != body.get("password"):
+            return web.json_response({"error": "AuthenticationRequired", "message": "Invalid identifier or password"},
+                                     status=401)
+        self.sessions_created += 1
+        return web.json_response(self._session(body["identifier"]))
+
+    async def refresh_session(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.refresh:
+            return web.json_response({"error": "ExpiredToken", "message": "Token has expired"}, status=400)
+        self.refresh.discard(token)  # refresh tokens are single-use
+        self.sessions_refreshed += 1
+        return web.json_response(self._session("veille.bsky.social"))
+
+    def expire_access(self) -> None:
+        self.access.clear()
 
     def limit_headers(self) -> dict[str, str]:
         return {"ratelimit-limit": "3000", "ratelimit-remaining": "2999",
@@ -85,6 +124,12 @@ class FakeBluesky(FakeServer):
         return True
 
     async def search(self, request: web.Request) -> web.Response:
+        if self.require_auth:
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if not token:
+                return web.json_response({"error": "AuthMissing", "message": "Authentication Required"}, status=401)
+            if token not in self.access:
+                return web.json_response({"error": "ExpiredToken", "message": "Token has expired"}, status=400)
         query = request.query
         q = query.get("q", "").strip()
         if not q:
