@@ -50,8 +50,9 @@ class XSourceSettings(PollingSourceSettings):
     page_size: int = Field(default=100, ge=5, le=100)
     # Monthly spend cap in USD: the collector never sends a request that could go past it.
     monthly_spend_cap: float = Field(default=20.0, ge=0)
-    # Price of one post read and of one user object read, in USD (X's pay-per-use price list).
+    # Price of one post read, in USD (X's pay-per-use price list).
     price_per_post: float = Field(default=0.005, ge=0)
+    # Price of one user object read (an expanded author), in USD.
     price_per_user: float = Field(default=0.01, ge=0)
     # Ask for the authors' user objects (handle, name, followers); each costs price_per_user.
     expand_authors: bool = True

@@ -44,8 +44,9 @@ class YoutubeSourceSettings(PollingSourceSettings):
     channel_id: str | None = None
     # Video searches (100 quota units each request: keep them few).
     queries: list[str] = Field(default_factory=list)
-    # Search results restricted to this region and language (empty: no restriction).
+    # Search results restricted to this region (ISO 3166 code; empty: no restriction).
     region_code: str | None = "FR"
+    # Search results most relevant to this language (ISO 639-1 code; empty: no preference).
     relevance_language: str | None = "fr"
     # Quota units the collector may spend per day (Pacific time); the project default is 10,000.
     daily_quota: int = Field(default=9000, ge=0)
