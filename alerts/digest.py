@@ -3,7 +3,7 @@ sentiment and a small chart each, notable mentions, open and resolved alerts, th
 
 Built from the store as of a moment (the daemon clock), rendered as an e-mail (inline CID charts), a
 browser preview (data: URIs), a Slack message and console text. Trending topics come from detection's
-`listener.trending.compute_trending`, the crisis state from `rules.crisis.current_state`.
+`classifiers.detection.trending.compute_trending`, the crisis state from `rules.crisis.current_state`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.charts import hourly_chart
 from alerts.email import InlineImage, Mail, render
@@ -31,6 +31,9 @@ from alerts.settings import DigestSettings
 from listener.french import fr_change, fr_percent, local_time
 from listener.store import Store
 from listener.timeutil import minute_bucket, to_iso
+
+if TYPE_CHECKING:
+    from classifiers.detection.trending import TrendingItem
 
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre"]
@@ -99,44 +102,6 @@ class Digest:
         return f"{CRISIS_EMOJI.get(state, '⚪')} {CRISIS_FR.get(state, one_line(state, 30))}"
 
 
-def _get(item: dict[str, Any], *names: str, default: Any = None) -> Any:
-    for name in names:
-        if item.get(name) is not None:
-            return item[name]
-    return default
-
-
-def _share(sentiment: Any, item: dict[str, Any], *names: str) -> float | None:
-    for name in names:
-        if isinstance(sentiment, dict) and sentiment.get(name) is not None:
-            return float(sentiment[name])
-        for key in (f"{name}_share", f"share_{name}"):
-            if item.get(key) is not None:
-                return float(item[key])
-    return None
-
-
-def _series_key(store: Store, item: dict[str, Any], name: str, start: int, end: int) -> str | None:
-    """The counter series behind a trending item (its own key, else topic/hashtag/keyword)."""
-    from listener.textfold import fold
-
-    explicit = _get(item, "key", "series", "counter_key")
-    candidates = [explicit] if isinstance(explicit, str) and ":" in explicit else []
-    kind = str(_get(item, "kind", "type", default=""))
-    folded = fold(name.lstrip("#"))
-    ordered = {"hashtag": "hashtag:", "keyword": "keyword:", "topic": "topic:", "term": "keyword:"}
-    if kind in ordered:
-        candidates.append(ordered[kind] + (name if kind == "topic" else folded))
-    candidates += [f"topic:{name}", f"hashtag:{folded}", f"keyword:{folded}"]
-    for key in candidates:
-        found = store.conn.execute(
-            "SELECT 1 FROM counts WHERE key = ? AND bucket >= ? AND bucket < ? LIMIT 1", [key, start, end]
-        ).fetchone()
-        if found:
-            return key
-    return None
-
-
 def _hourly(store: Store, key: str, since: datetime, hours: int) -> tuple[list[datetime], list[int]]:
     start = minute_bucket(since)
     counts = [0] * hours
@@ -157,12 +122,12 @@ def build_digest(
     institution: str,
     settings: DigestSettings,
     group: str = "",
-    trending: Callable[..., list[dict[str, Any]]] | None = None,
+    trending: Callable[..., list[TrendingItem]] | None = None,
     crisis_state: Callable[[Store], dict[str, Any]] | None = None,
     charts: bool = True,
 ) -> Digest:
     if trending is None:
-        from listener.trending import compute_trending as trending
+        from classifiers.detection.trending import compute_trending as trending
     if crisis_state is None:
         from rules.crisis import current_state as crisis_state
     hours = settings.hours
@@ -171,18 +136,11 @@ def build_digest(
     topics: list[DigestTopic] = []
     images: list[InlineImage] = []
     for index, item in enumerate(trending(store, as_of, hours=hours)[: settings.topics]):
-        name = one_line(_get(item, "term", "group", "topic", "name", "label", default="?"), 60)
-        sentiment = _get(item, "sentiment", "sentiment_shares", default={})
-        sample_ids = [int(i) for i in (_get(item, "sample_mention_ids", "samples", "mention_ids", "sample_ids",
-                                            default=[]) or []) if str(i).isdigit()]
-        key = _series_key(store, item, name, start, end)
+        key = item.key
         topic = DigestTopic(
-            name=name, key=key, volume=int(_get(item, "volume", "count", "n", default=0) or 0),
-            change=_float(_get(item, "change", "change_ratio", "growth")),
-            negative=_share(sentiment, item, "negative", "neg", "negatif"),
-            neutral=_share(sentiment, item, "neutral", "neu", "neutre"),
-            positive=_share(sentiment, item, "positive", "pos", "positif"),
-            mentions=load_evidence(store, sample_ids[:2]),
+            name=one_line(item.term, 60), key=key, volume=item.volume, change=item.change,
+            negative=item.negative, neutral=item.neutral, positive=item.positive,
+            mentions=load_evidence(store, item.sample_ids[:2]),
         )
         if charts and key:
             stamps, counts = _hourly(store, key, since, hours)
@@ -218,13 +176,6 @@ def build_digest(
         total_mentions=int(total[0] or 0), negative_share=(total[1] / total[2]) if total[2] else None,
         images=images,
     )
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # -- rendering --------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from classifiers.spikes import SpikeDetector
+from classifiers.detection.spikes import SpikeDetector
 
 KEYS = 10_000
 DAY = 1440

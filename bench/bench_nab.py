@@ -4,7 +4,7 @@ Published (threshold optimised on the labels, standard profile, 10 series): ARTi
 HTM 69.3, twitterADVec 59.6; naive z-score ≈ 25.
 
 `python -m bench.bench_nab score_threshold=9 calibration_events=1.5` scores other spike settings (the
-sensitivity table in classifiers/spikes.py was made so); `python -m bench nab` uses the defaults."""
+sensitivity table in classifiers/detection/spikes.py was made so); `python -m bench nab` uses the defaults."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from classifiers.detector_cli import score_file
-from classifiers.detector_settings import SpikeSettings
+from classifiers.detection.cli import score_file
+from classifiers.detection.settings import SpikeSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -28,13 +28,13 @@ def _migrations() -> Sequence[Any]:
 
 
 def _setup_detection(host: Host) -> Any:
-    from listener import detection
+    from classifiers.detection import area
 
-    return detection.setup(host)
+    return area.setup(host)
 
 
 def _spikes() -> Any:
-    from classifiers.detector_cli import spikes
+    from classifiers.detection.cli import spikes
 
     return spikes
 

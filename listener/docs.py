@@ -318,7 +318,7 @@ def _own_doc(cls: type) -> str:
 def extension_types() -> dict[str, list[tuple[str, str]]]:
     """Every registered type of each extension point, with its one-line description."""
     from alerts.registry import PLUGINS as CHANNELS
-    from classifiers.detector_settings import DetectorSettings
+    from classifiers.detection.settings import DetectorSettings
     from listener.sources.registry import PLUGINS as SOURCES
     from rules.types import RULE_TYPES
 

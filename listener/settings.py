@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from alerts.settings import AlertsSettings
-from classifiers.detector_settings import DetectorSettings
+from classifiers.detection.settings import DetectorSettings
 from classifiers.settings import ClassifierSettings
 from listener.auth.settings import AuthSettings, OidcSettings
 from listener.errors import ConfigError

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from classifiers.detection.trending import TrendingItem
 from classifiers.types import Classification, Label
 from listener.models import Mention
 from listener.store import Store
@@ -109,10 +110,9 @@ def digest_scenario(store: Store, end: datetime):
               at=end - timedelta(hours=14), resolved_at=to_iso(end - timedelta(hours=10)), rule="pic-transports")
 
     def trending(store_, as_of, hours=24, background_days=28):
-        return [{"term": name, "kind": kind, "key": key, "volume": volume, "change": change,
-                 "sentiment": {"negative": neg, "neutral": neu, "positive": pos},
-                 "sample_mention_ids": sample_ids.get(name, [])}
-                for name, kind, key, volume, change, (neg, neu, pos), _ in DIGEST_TOPICS]
+        return [TrendingItem(term=name, key=key, volume=volume, change=change, negative=neg, neutral=neu,
+                             positive=pos, sample_ids=sample_ids.get(name, []))
+                for name, _kind, key, volume, change, (neg, neu, pos), _ in DIGEST_TOPICS]
 
     def crisis_state(store_):
         return {"state": "vigilance", "since": to_iso(end - timedelta(hours=8)),

@@ -110,7 +110,7 @@ def test_cli_preview_writes_html(tmp_path, monkeypatch):
     store = open_store(db)
     trending, crisis = digest_scenario(store, END)
     store.close()
-    monkeypatch.setitem(sys.modules, "listener.trending", types.SimpleNamespace(compute_trending=trending))
+    monkeypatch.setitem(sys.modules, "classifiers.detection.trending", types.SimpleNamespace(compute_trending=trending))
     monkeypatch.setitem(sys.modules, "rules.crisis", types.SimpleNamespace(current_state=crisis))
     config = tmp_path / "c.toml"
     config.write_text(f'[store]\npath = "{db}"\n[[alerts.digest.groups]]\nname = "elus"\nemails = ["maire@rivebelle.fr"]\n')

@@ -17,6 +17,7 @@ from alerts.delivery import build_worker, enqueue_digest
 from alerts.email import message_id
 from alerts.outbox import enqueue
 from alerts.settings import DigestGroup
+from classifiers.detection.trending import TrendingItem
 from listener.clock import Clock
 from tests.test_alerts_data import HOSTILE, T0, add_alert, add_counts, add_mentions
 
@@ -139,8 +140,8 @@ async def test_digest_email_has_inline_chart_images_and_list_unsubscribe(store, 
     ids = add_mentions(store, ["Inondation rue de la Gare", HOSTILE], at=end - timedelta(hours=1))
 
     def trending(store_, as_of, hours=24, background_days=28):
-        return [{"term": "inondation", "kind": "topic", "volume": 145, "change": 4.2,
-                 "sentiment": {"negative": 0.62, "neutral": 0.3, "positive": 0.08}, "sample_mention_ids": ids}]
+        return [TrendingItem(term="inondation", key="topic:inondation", volume=145, change=4.2, negative=0.62,
+                             neutral=0.3, positive=0.08, sample_ids=ids)]
 
     def crisis_state(store_):
         return {"state": "vigilance", "since": "2026-11-17T12:00:00Z", "reason": "pluies", "actor": "système"}
@@ -212,7 +213,7 @@ def test_cli_digest_send_now_and_alerts_list(tmp_path, smtp, monkeypatch):
     stale = enqueue(store, kind="alert", channel="email", target="astreinte@rivebelle.fr",
                     payload={"alert_ids": [add_alert(store)]}, idempotency_key="other", at=T0)
     store.close()
-    monkeypatch.setitem(sys.modules, "listener.trending", types.SimpleNamespace(compute_trending=trending))
+    monkeypatch.setitem(sys.modules, "classifiers.detection.trending", types.SimpleNamespace(compute_trending=trending))
     monkeypatch.setitem(sys.modules, "rules.crisis", types.SimpleNamespace(current_state=crisis))
     config = tmp_path / "c.toml"
     config.write_text(f"""

@@ -37,16 +37,8 @@ FLOORS: dict[str, int] = {
     # 2 spine (default for listener/)
     "listener": 2,
     # 3 detection
-    "classifiers.detection": 3,
-    "classifiers.spikes": 3,
-    "classifiers.shift": 3,
-    "classifiers.silence": 3,
-    "classifiers.newterms": 3,
-    "classifiers.trends": 3,
-    "classifiers.trending": 3,
-    "classifiers.detector_settings": 3,
+    "classifiers.detection": 3,  # spikes, shift, silence, newterms, trends, settings, service, trending
     "classifiers.schema": 3,  # a table in the store: sits above the store's Migration type
-    "listener.trending": 3,
     # 4 rules, 5 alerts
     "rules": 4,
     "alerts": 5,
@@ -66,12 +58,12 @@ FLOORS: dict[str, int] = {
     "listener.demo": 6,
     "listener.runner": 6,
     "listener.logging_setup": 6,
-    "listener.detection": 6,  # the detection area's set-up and per-minute service
+    "classifiers.detection.area": 6,  # the detection area's set-up in the daemon
     "listener.sources.ingest": 6,  # POST /api/ingest: web routes
     "classifiers.manifest": 6,
     "classifiers.cli": 6,
     "classifiers.train_cli": 6,
-    "classifiers.detector_cli": 6,
+    "classifiers.detection.cli": 6,
     "rules.manifest": 6,
     "rules.extension": 6,
     "rules.cli": 6,

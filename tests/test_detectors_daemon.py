@@ -9,10 +9,11 @@ from datetime import timedelta
 import numpy as np
 from click.testing import CliRunner
 
+from classifiers.detection.area import DETECTION
+from classifiers.detection.service import DetectionService
 from listener.app import Vigie
 from listener.cli import main
 from listener.clock import ReplayClock
-from listener.detection import DETECTION, DetectionService
 from listener.models import Mention
 from tests.helpers import T0
 
@@ -97,7 +98,7 @@ def test_cli_writes_timestamp_score_and_alert(tmp_path):
 
 def test_service_signals_negative_shift_and_silence_from_counters(store):
     """Counters as the pipeline writes them → negative_shift and silence signals with their contract."""
-    from classifiers.detector_settings import DetectorSettings
+    from classifiers.detection.settings import DetectorSettings
     from listener.timeutil import bucket_start, minute_bucket
 
     rng = np.random.default_rng(8)
@@ -131,7 +132,7 @@ def test_service_signals_negative_shift_and_silence_from_counters(store):
 
 
 def test_a_restarted_daemon_learns_from_stored_history_without_replaying_old_alerts(store):
-    from classifiers.detector_settings import DetectorSettings
+    from classifiers.detection.settings import DetectorSettings
     from listener.timeutil import bucket_start, minute_bucket
 
     rng = np.random.default_rng(12)

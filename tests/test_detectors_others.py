@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from classifiers.detector_settings import NewTermSettings, ShiftSettings, SilenceSettings
-from classifiers.newterms import NewTermDetector
-from classifiers.shift import ShiftDetector
-from classifiers.silence import SilenceDetector
-from classifiers.spikes import SpikeDetector
-from classifiers.trends import log_likelihood_ratio, terms_of
+from classifiers.detection.newterms import NewTermDetector
+from classifiers.detection.settings import NewTermSettings, ShiftSettings, SilenceSettings
+from classifiers.detection.shift import ShiftDetector
+from classifiers.detection.silence import SilenceDetector
+from classifiers.detection.spikes import SpikeDetector
+from classifiers.detection.trending import compute_trending
+from classifiers.detection.trends import log_likelihood_ratio, terms_of
 from listener.models import Mention
-from listener.trending import compute_trending
 
 START = 29_000_000
 EVERYDAY = ["Le tram est en retard ce matin", "Belle journée au marché de Rivebelle #rivebelle",
@@ -106,10 +106,11 @@ def test_trending_finds_a_new_group_of_terms(store):
     trending = compute_trending(store, as_of)
     assert trending, "nothing trending"
     top = trending[0]
-    assert "#pontneuf" in top["terms"] and "effondrement" in top["terms"]
-    assert top["volume"] == 40 and top["previous_volume"] == 0 and top["change"] >= 40
-    assert set(top["sentiment"]) == {"negative", "neutral", "positive"} and top["sample_ids"]
-    assert all("tram" not in group["terms"] for group in trending)
+    assert "#pontneuf" in top.terms and "effondrement" in top.terms
+    assert top.volume == 40 and top.previous_volume == 0 and top.change >= 40
+    assert abs(top.negative + top.neutral + top.positive - 1) < 0.01 and top.sample_ids
+    assert top.key is None  # no counters in this store: the digest draws no chart for it
+    assert all("tram" not in group.terms for group in trending)
 
 
 def test_hostility_rising_from_nothing_is_a_shift_even_when_negativity_barely_moves():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifiers.detector_settings import SpikeSettings
-from classifiers.spikes import SpikeDetector, nb_upper_tail
+from classifiers.detection.settings import SpikeSettings
+from classifiers.detection.spikes import SpikeDetector, nb_upper_tail
 
 DAY = 1440
 START = 29_000_000  # an epoch minute (2025), midnight-aligned enough for a daily rhythm

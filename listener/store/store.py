@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlite_utils
@@ -22,6 +22,32 @@ from classifiers.types import Classification
 from listener.models import Mention, Signal
 from listener.store.migrations import MIGRATIONS, Migration, migrate
 from listener.timeutil import parse_time, to_iso, utcnow
+
+
+class MentionText(NamedTuple):
+    """What detection reads of a mention to find its terms (not a whole Mention: reads stay cheap)."""
+
+    id: int
+    created_at: datetime
+    author: str | None
+    text: str
+
+
+class LabelledText(NamedTuple):
+    """A mention's text with its sentiment and topic names (what trending needs)."""
+
+    id: int
+    text: str
+    sentiment: str | None
+    topics: list[str]
+
+
+def _topic_names(value: str | None) -> list[str]:
+    try:
+        names = json.loads(value or "[]")
+    except (TypeError, ValueError):
+        return []
+    return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
 
 
 def _dumps(value: Any) -> str:
@@ -64,6 +90,20 @@ class Store:
         conn.execute("PRAGMA wal_autocheckpoint=10000")
         self._in_transaction = False
         self.applied_migrations = migrate(self.db, migrations) if migrate_schema else []
+
+    @classmethod
+    def read_only(cls, path: Path | str) -> Store:
+        """The same file opened read-only on its own connection: reads from a worker thread while the
+        daemon's connection stays the event loop's (nothing can be written through this one)."""
+        store = cls.__new__(cls)
+        store.path = Path(path)
+        conn = sqlite3.connect(f"{store.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        store.conn = conn
+        store.db = sqlite_utils.Database(conn)
+        store._in_transaction = False
+        store.applied_migrations = []
+        return store
 
     def close(self) -> None:
         self.conn.close()
@@ -370,10 +410,56 @@ class Store:
             return self.conn.execute("SELECT max(id) FROM signals").fetchone()[0] or 0
         return self.conn.execute("SELECT max(id) FROM signals WHERE at < ?", [to_iso(before)]).fetchone()[0] or 0
 
-    def last_mention_id(self, created_before: datetime) -> int:
-        """Highest mention row id among mentions created before a moment; 0 when none."""
+    def last_mention_id(self, created_before: datetime | None = None) -> int:
+        """Highest mention row id (among mentions created before a moment); 0 when none."""
+        if created_before is None:
+            return self.conn.execute("SELECT max(id) FROM mentions").fetchone()[0] or 0
         row = self.conn.execute("SELECT max(id) FROM mentions WHERE created_at < ?", [to_iso(created_before)])
         return row.fetchone()[0] or 0
+
+    # -- reads for detection (classifiers/detection/): texts and counters, not whole mentions -------------
+
+    def first_count_bucket(self, since: int) -> int | None:
+        """The earliest minute bucket holding counters, from `since` on."""
+        return self.conn.execute("SELECT min(bucket) FROM counts WHERE bucket >= ?", [since]).fetchone()[0]
+
+    def has_counts(self, key: str, start: int, end: int) -> bool:
+        """Whether a counter key has any count in the buckets [start, end)."""
+        return self.conn.execute(
+            "SELECT 1 FROM counts WHERE key = ? AND bucket >= ? AND bucket < ? LIMIT 1", [key, start, end]
+        ).fetchone() is not None
+
+    def recent_texts(self, since: datetime, limit: int) -> list[MentionText]:
+        """The newest `limit` mentions created from `since` on, newest first (id, time, author, text)."""
+        rows = self.conn.execute(
+            "SELECT id, created_at, author_handle, text FROM mentions WHERE created_at >= ? "
+            "ORDER BY created_at DESC LIMIT ?",
+            [to_iso(since), limit],
+        )
+        return [MentionText(row[0], parse_time(row[1]), row[2], row[3]) for row in rows]
+
+    def texts_after(self, after_id: int, limit: int) -> list[MentionText]:
+        """Mentions stored after a row id, in storage order (id, time, author, text)."""
+        rows = self.conn.execute(
+            "SELECT id, created_at, author_handle, text FROM mentions WHERE id > ? ORDER BY id LIMIT ?",
+            [after_id, limit],
+        )
+        return [MentionText(row[0], parse_time(row[1]), row[2], row[3]) for row in rows]
+
+    def labelled_texts_between(self, start: datetime, end: datetime, limit: int) -> list[LabelledText]:
+        """The newest `limit` mentions created in [start, end): text, sentiment and topic names only."""
+        rows = self.conn.execute(
+            "SELECT id, text, sentiment, topics FROM mentions WHERE created_at >= ? AND created_at < ? "
+            "ORDER BY created_at DESC LIMIT ?",
+            [to_iso(start), to_iso(end), limit],
+        )
+        return [LabelledText(row[0], row[1], row[2], _topic_names(row[3])) for row in rows]
+
+    def first_mention_at(self, since: datetime) -> datetime | None:
+        """When the oldest mention created from `since` on was created."""
+        found = self.conn.execute("SELECT min(created_at) FROM mentions WHERE created_at >= ?", [to_iso(since)])
+        value = found.fetchone()[0]
+        return parse_time(value) if value else None
 
     # -- overview ---------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 negative and hostile shares, top authors by reach, the crisis level's history, trending terms.
 
 Why the band is computed here: the spike detector keeps only its current state, so the chart replays
-the same model (classifiers.spikes.SpikeDetector, same settings) over the chart's own buckets, with a
+the same model (classifiers.detection.spikes.SpikeDetector, same settings) over the chart's own buckets, with a
 warm-up before the first one; the band is expected ± 2 standard deviations of its negative-binomial
 model (variance = mu + phi·mu²), the scale at which the detector starts to find a count surprising.
 Every query reads the covering indexes (counts by key and bucket, mentions by created_at).
@@ -17,12 +17,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from classifiers.detector_settings import SpikeSettings
-from classifiers.spikes import SpikeDetector
+from classifiers.detection.settings import SpikeSettings, TrendingSettings
+from classifiers.detection.spikes import SpikeDetector
 from listener.store import Store
 from listener.timeutil import parse_time, to_iso
 
@@ -320,7 +321,6 @@ class PanelCache:
 
 def _read_only(store_path: str) -> Any:
     import sqlite3
-    from pathlib import Path
 
     conn = sqlite3.connect(f"{Path(store_path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=5000")
@@ -339,24 +339,20 @@ def top_authors_of(store_path: str, start_iso: str, end_iso: str, step: int) -> 
 
 
 def trending_terms(store_path: str, as_of_iso: str, hours: int, settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """Computed in a worker process on its own read-only connection (plain arguments: it is pickled)."""
-    from types import SimpleNamespace
-
-    from classifiers.detector_settings import TrendingSettings
-    from listener.trending import compute_trending
+    """Computed in a worker process on its own read-only store (plain arguments: it is pickled)."""
+    from classifiers.detection.trending import compute_trending
 
     as_of = parse_time(as_of_iso)
     trending_settings = TrendingSettings.model_validate(settings)
-    conn = _read_only(store_path)
+    store = Store.read_only(store_path)
     try:
-        groups = compute_trending(SimpleNamespace(conn=conn), as_of, hours=hours, background_days=7,  # type: ignore[arg-type]
-                                  settings=trending_settings)
+        items = compute_trending(store, as_of, hours=hours, background_days=7, settings=trending_settings)
     finally:
-        conn.close()
-    return [{"term": g["term"], "terms": g.get("terms", [])[:5], "volume": g["volume"],
-             "previous": round(g.get("previous_volume") or 0, 1), "change": round(g.get("change") or 0, 1),
-             "negative": (g.get("sentiment") or {}).get("negative"), "topic": g.get("topic")}
-            for g in groups[:12]]
+        store.close()
+    return [{"term": item.term, "terms": item.terms[:5], "volume": item.volume,
+             "previous": round(item.previous_volume, 1), "change": round(item.change, 1),
+             "negative": item.negative, "topic": item.topic}
+            for item in items[:12]]
 
 
 def latest_moment(store: Store) -> datetime | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from scipy.stats import binom
 
-from classifiers.detector_settings import ShiftSettings
+from classifiers.detection.settings import ShiftSettings
 
 MEASURES = ("negative", "hostile")
 

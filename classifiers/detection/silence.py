@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classifiers.detector_settings import SilenceSettings
+from classifiers.detection.settings import SilenceSettings
 
 _LN10 = float(np.log(10.0))
 

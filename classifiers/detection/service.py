@@ -17,16 +17,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from classifiers.detector_settings import DetectorSettings
-from classifiers.newterms import NewTermDetector
-from classifiers.shift import ShiftDetector
-from classifiers.silence import SilenceDetector
-from classifiers.spikes import SpikeDetector
-from classifiers.trends import terms_of
-from listener.host import Host, Key
+from classifiers.detection.newterms import NewTermDetector
+from classifiers.detection.settings import DetectorSettings
+from classifiers.detection.shift import ShiftDetector
+from classifiers.detection.silence import SilenceDetector
+from classifiers.detection.spikes import SpikeDetector
+from classifiers.detection.trends import terms_of
 from listener.models import Signal
 from listener.store import Store
-from listener.timeutil import bucket_start, minute_bucket, parse_time, to_iso
+from listener.timeutil import bucket_start, minute_bucket, to_iso
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +114,8 @@ class DetectionService:
     def _prime(self, first: int) -> None:
         """Silently learn from the stored history before the first evaluated bucket."""
         earliest = first - _PRIME_DAYS * 1440
-        row = self.store.conn.execute("SELECT min(bucket) FROM counts WHERE bucket >= ?", [earliest]).fetchone()
-        start = row[0] if row and row[0] is not None else first
+        found = self.store.first_count_bucket(earliest)
+        start = found if found is not None else first
         self.last_bucket = min(start, first) - 1
         if start < first:
             self._counters(start, first)  # events discarded: they happened before we were watching
@@ -208,13 +207,8 @@ class DetectionService:
         s = self.settings.new_terms
         since = bucket_start(first - s.history_days * 1440)
         window_start = first - s.window_minutes
-        rows = self.store.conn.execute(
-            "SELECT id, created_at, author_handle, text FROM mentions WHERE created_at >= ? "
-            "ORDER BY created_at DESC LIMIT ?",
-            [to_iso(since), _SEED_LIMIT],
-        ).fetchall()
-        for mention_id, created_at, author, text in reversed(rows):
-            minute = minute_bucket(parse_time(created_at))
+        for mention_id, created_at, author, text in reversed(self.store.recent_texts(since, _SEED_LIMIT)):
+            minute = minute_bucket(created_at)
             terms = terms_of(text, phrases=s.phrases)
             if minute < window_start:
                 self.newterms.seed(minute, terms)
@@ -223,20 +217,16 @@ class DetectionService:
             else:
                 self.pending.append((mention_id, minute, author, text))
             self.last_mention_id = max(self.last_mention_id, mention_id)
-        top = self.store.conn.execute("SELECT max(id) FROM mentions").fetchone()[0]
-        self.last_mention_id = max(self.last_mention_id, top or 0)
+        self.last_mention_id = max(self.last_mention_id, self.store.last_mention_id())
 
     def _new_terms(self, as_of: datetime, last_minute: int) -> list[Signal]:
         s = self.settings.new_terms
         while True:
-            rows = self.store.conn.execute(
-                "SELECT id, created_at, author_handle, text FROM mentions WHERE id > ? ORDER BY id LIMIT ?",
-                [self.last_mention_id, _MENTION_BATCH],
-            ).fetchall()
+            rows = self.store.texts_after(self.last_mention_id, _MENTION_BATCH)
             for mention_id, created_at, author, text in rows:
-                self.pending.append((mention_id, minute_bucket(parse_time(created_at)), author, text))
+                self.pending.append((mention_id, minute_bucket(created_at), author, text))
             if rows:
-                self.last_mention_id = rows[-1][0]
+                self.last_mention_id = rows[-1].id
             if len(rows) < _MENTION_BATCH:
                 break
         keep = []
@@ -258,18 +248,3 @@ class DetectionService:
                          "window_minutes": s.window_minutes},
             ))
         return signals
-
-
-DETECTION: Key[DetectionService] = Key("detection")
-
-
-def setup(host: Host) -> DetectionService:
-    """Register the per-minute detection step (before the rules, see the manifest) and its health entry."""
-    settings: DetectorSettings = host.settings.detectors
-    sources = [source.name for source in getattr(host, "sources", [])]
-    service = DetectionService(host.store, settings, tz=host.tz, sources=sources)
-    if settings.enabled:
-        host.add_evaluation_step("detection", service.run)
-    host.add_health("detection", service.health)
-    host.provide(DETECTION, service)
-    return service

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import betainc, gammainc
 
-from classifiers.detector_settings import SpikeSettings
+from classifiers.detection.settings import SpikeSettings
 
 SEVERITIES = ("none", "info", "warning", "critical")
 _MAX_SCORE = 300.0

@@ -18,7 +18,7 @@ class SpikeSettings(StrictModel):
     windows_minutes: list[int] = Field(default_factory=lambda: [5, 15], min_length=1)
     # -log10(p) needed to open an episode (p <= 1e-7). Real mention counts are heavier-tailed than the
     # negative binomial, so nominal p-values are optimistic: on NAB tweet volumes every threshold from
-    # 6.5 to 12 scores within 4 points (classifiers/spikes.py); above 7 minute-bucket surges of a few
+    # 6.5 to 12 scores within 4 points (classifiers/detection/spikes.py); above 7 minute-bucket surges of a few
     # mentions a minute are caught minutes later, so 7 is the low, fast end of that plateau.
     score_threshold: float = Field(default=7.0, gt=0)
     # -log10(p) from which an episode is at least a warning, then critical.

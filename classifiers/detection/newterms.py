@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from classifiers.detector_settings import NewTermSettings
+from classifiers.detection.settings import NewTermSettings
 
 _PRUNE_EVERY = 720  # minutes between two clean-ups of one-off terms
 

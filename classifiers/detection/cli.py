@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from classifiers.detector_settings import SpikeSettings
-from classifiers.spikes import run_series
+from classifiers.detection.settings import SpikeSettings
+from classifiers.detection.spikes import run_series
 from listener.errors import VigieError
 from listener.timeutil import parse_time
 
