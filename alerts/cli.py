@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -18,7 +19,11 @@ from listener.cli.common import config_option, open_store, settings_for
 from listener.clock import Clock
 from listener.errors import VigieError
 from listener.french import OUTBOX_STATE_FR
+from listener.store import Store
 from listener.timeutil import parse_time, to_iso, utcnow
+
+if TYPE_CHECKING:
+    from listener.settings import Settings
 
 
 class AlertsError(VigieError):
@@ -206,7 +211,7 @@ def digest(config_path: Path | None, preview: Path | None, send: bool, group_nam
         store.close()
 
 
-def _send_now(store, settings, groups: list[DigestGroup], moment: datetime, tz) -> None:
+def _send_now(store: Store, settings: Settings, groups: list[DigestGroup], moment: datetime, tz: tzinfo) -> None:
     unique = "manuel-" + utcnow().strftime("%Y%m%dT%H%M%S")
     queued = sum(enqueue_digest(store, group, as_of=moment, tz=tz, unique=unique) for group in groups)
     ids = [r[0] for r in store.conn.execute("SELECT id FROM outbox WHERE kind = 'digest' AND idempotency_key LIKE ?",

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
 from alerts import digest as digest_mod
 from alerts import registry
 from alerts.channels import Channel, ChannelContext, PermanentError
 from alerts.outbox import OutboxRow, enqueue
-from alerts.settings import AlertsSettings, DigestGroup
+from alerts.settings import AlertsHost, AlertsSettings, DigestGroup
 from alerts.worker import OutboxWorker
 from listener.clock import Clock
 from listener.store import Store
@@ -71,7 +70,7 @@ def enqueue_digest(store: Store, group: DigestGroup, *, as_of: datetime, tz: tzi
     return queued
 
 
-def build_worker(store: Store, settings: Any, *, clock: Clock, tz: tzinfo, metrics=None, deliver=lambda: True,
+def build_worker(store: Store, settings: AlertsHost, *, clock: Clock, tz: tzinfo, metrics=None, deliver=lambda: True,
                  http=None, trending=None, crisis_state=None) -> OutboxWorker:
     alerts_settings: AlertsSettings = settings.alerts
     channels = build_channels(alerts_settings, store, http=http)

@@ -4,8 +4,13 @@ recipient key in rules/recipients.py."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alerts import console, email, matrix, mattermost, slack, sms, teams, webhook
 from alerts.channels import Channel, ChannelContext, ChannelPlugin
+
+if TYPE_CHECKING:
+    from alerts.settings import AlertsSettings
 
 PLUGINS: tuple[ChannelPlugin, ...] = (
     console.PLUGIN,
@@ -25,7 +30,7 @@ def get(name: str) -> ChannelPlugin | None:
     return BY_NAME.get(name)
 
 
-def build_channels(settings, ctx: ChannelContext) -> dict[str, Channel]:
+def build_channels(settings: AlertsSettings, ctx: ChannelContext) -> dict[str, Channel]:
     """The enabled channels of an [alerts] section, by name."""
     channels: dict[str, Channel] = {}
     for plugin in PLUGINS:

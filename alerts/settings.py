@@ -7,7 +7,7 @@ rules/recipients.py), which writes the channel and target of each delivery in th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field, field_validator, model_validator
 
@@ -89,3 +89,19 @@ class AlertsSettings(StrictModel):
 
     def link(self) -> str:
         return self.ui_url or self.slack.ui_url
+
+
+class InstitutionName(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class AlertsHost(Protocol):
+    """What alerts/ reads of the whole configuration: its own section and the institution's name
+    (listener.settings.Settings, composed a floor above, fits it)."""
+
+    @property
+    def alerts(self) -> AlertsSettings: ...
+
+    @property
+    def institution(self) -> InstitutionName: ...

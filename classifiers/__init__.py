@@ -1,10 +1,10 @@
-"""French text understanding (sentiment, topics, hostility, crisis signals) and the detectors."""
+"""French text understanding (sentiment, topics, hostility, crisis signals); detection lives in classifiers/detection/."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from classifiers.settings import ClassifierSettings
@@ -19,7 +19,7 @@ def classifier_settings(section: ClassifierSettings, resolve: Callable[[Path], P
     return section.model_copy(update=paths) if paths else section
 
 
-def load_classifier(settings, institution) -> TextClassifier:
+def load_classifier(settings: ClassifierSettings, institution: Any) -> TextClassifier:
     """The full classifier stack, built from the shipped models and the configured taxonomy."""
     from classifiers.stack import ClassifierStack
 

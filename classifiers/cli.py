@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from classifiers.schema import save_label
 from listener.cli.common import config_option, open_store, settings_for
 
+if TYPE_CHECKING:
+    from classifiers.types import TextClassifier
+    from listener.settings import Settings
+
 BATCH = 500
 FIELDS = ("sentiment", "topics", "abusive", "threat", "hostile", "crisis")
 
 
-def _load_stack(settings: Any) -> Any:
+def _load_stack(settings: Settings) -> TextClassifier:
     from classifiers import classifier_settings, load_classifier
 
     return load_classifier(classifier_settings(settings.classifiers, settings.resolve), settings.institution)

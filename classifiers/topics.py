@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from classifiers.lexicon import Entry, PhraseLexicon, View
 from classifiers.types import Label
+
+if TYPE_CHECKING:
+    from classifiers.settings import ClassifierSettings
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ class TopicClassifier:
             log.warning("topic model ignored: it was trained for another taxonomy")
 
     @classmethod
-    def load(cls, settings: Any) -> TopicClassifier:
+    def load(cls, settings: ClassifierSettings) -> TopicClassifier:
         lexicon = TopicLexicon(settings.topics)
         path = Path(settings.model_dir) / MODEL_FILE if settings.model_dir else DEFAULT_MODEL
         model = None
@@ -160,7 +163,7 @@ def labelled_mentions(store: Any) -> list[tuple[str, list[str]]]:
     return [(text, json.loads(topics)) for text, topics in rows]
 
 
-def train_topics(store: Any, out: Path | None, settings: Any) -> dict[str, Any]:
+def train_topics(store: Any, out: Path | None, settings: ClassifierSettings) -> dict[str, Any]:
     """Fit one LogisticRegression per topic with ≥ topic_model_min_labels positive labels; save to `out`.
 
     Returns what was done: labelled count, positives per topic, topics trained. Nothing is written when

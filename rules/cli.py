@@ -11,7 +11,7 @@ import tempfile
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -22,6 +22,9 @@ from listener.french import ALERT_ACTION_FR, SEVERITY_SHORT_FR, fr_number
 from listener.timeutil import parse_time, to_iso, utcnow
 from rules import actions
 from rules.loader import load_rules
+
+if TYPE_CHECKING:
+    from listener.settings import Settings
 
 
 class RulesError(VigieError):
@@ -101,7 +104,7 @@ def test_command(config_path: Path | None, replay_path: Path, details: bool, as_
     _print_backtest(result, tz, details)
 
 
-def _backtest(settings: Any, replay_path: Path, folder: Path, speed: str = "max") -> dict[str, Any]:
+def _backtest(settings: Settings, replay_path: Path, folder: Path, speed: str = "max") -> dict[str, Any]:
     from listener.app import Vigie
     from listener.clock import ReplayClock
     from listener.logging_setup import configure_logging

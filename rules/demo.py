@@ -10,15 +10,18 @@ import json
 import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from listener.timeutil import parse_time
 from rules import posting_queue
 
+if TYPE_CHECKING:
+    from listener.settings import Settings
+
 log = logging.getLogger("vigie.demo")
 
 
-def demo_overrides(settings: Any, *, keep_channels: bool = False) -> dict[str, Any]:
+def demo_overrides(settings: Settings, *, keep_channels: bool = False) -> dict[str, Any]:
     """Settings changes for the demo: posts are never really published (dry-run), and every alert goes to
     the console only (the cell's group), so a fresh machine needs no Slack token or SMTP server.
     `keep_channels` keeps the configured channels and groups (`make demo-canaux` points them at fakes)."""

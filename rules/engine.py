@@ -27,6 +27,7 @@ from rules.filters import KeyIndex, evidence_for, mention_has_key, rank_evidence
 from rules.incidents import IncidentBook
 from rules.loader import load_rules
 from rules.routing import notify_groups, planned_deliveries, rules_settings_of, timezone_of
+from rules.settings import RulesConfig, SettingsView
 from rules.throttle import Throttle
 from rules.types import EvalContext, Match, RuleType
 from rules.types.base import display_names
@@ -40,7 +41,7 @@ CRISIS_RANK = {"normal": 0, "retour": 0, "vigilance": 1, "crise": 2}
 
 class RulesEngine:
     def __init__(
-        self, store: Store, settings: Any, *, deliver: bool = True, rules: list[RuleType] | None = None
+        self, store: Store, settings: SettingsView, *, deliver: bool = True, rules: list[RuleType] | None = None
     ) -> None:
         self.store = store
         self.settings = settings
@@ -347,7 +348,7 @@ def _crisis_of(rule: RuleType, match: Match) -> str | None:
     return level if level in ("vigilance", "crise") else rule.options.crisis
 
 
-def describe_rules(settings: Any) -> list[str]:
+def describe_rules(settings: RulesConfig) -> list[str]:
     """Lines for `vigie check-config`: loads (so validates) every rule and says what is routed where."""
     rules = load_rules(settings)
     rs = rules_settings_of(settings)

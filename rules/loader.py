@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from listener.errors import ConfigError
 from listener.french import validation_message
-from rules.settings import RulesSettings
+from rules.settings import RulesConfig, RulesSettings
 from rules.types import RULE_TYPES, RuleType
 
 
@@ -60,10 +60,10 @@ def _file_rules(path: Path) -> list[dict[str, Any]]:
     return [data] if data else []
 
 
-def load_rules(settings: Any) -> list[RuleType]:
+def load_rules(settings: RulesConfig) -> list[RuleType]:
     """All enabled rules, config first then rule files in name order; names must be unique."""
-    rules_settings: RulesSettings = settings.rules if hasattr(settings, "rules") else settings
-    config_path = getattr(settings, "config_path", None)
+    rules_settings = settings if isinstance(settings, RulesSettings) else settings.rules
+    config_path = None if isinstance(settings, RulesSettings) else settings.config_path
     config_name = str(config_path or "config.toml")
     found: list[tuple[RuleType, str, str]] = []
     for index, raw in enumerate(rules_settings.rules):

@@ -12,19 +12,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from listener.store import Store
-from rules.settings import SEVERITY_RANK, GroupSettings, RulesSettings
+from rules.settings import SEVERITY_RANK, GroupSettings, RulesConfig, RulesSettings
 
 log = logging.getLogger("vigie.rules.routing")
 
 DEFAULT_TZ = "Europe/Paris"
 
 
-def rules_settings_of(settings: Any) -> RulesSettings:
-    """Accept the whole Settings or just its rules section (R2 and tests pass either)."""
-    return settings.rules if hasattr(settings, "rules") and isinstance(settings.rules, RulesSettings) else settings
+def rules_settings_of(settings: RulesConfig) -> RulesSettings:
+    """The rules section of the whole configuration (or the section itself: tests and backtests pass it)."""
+    return settings if isinstance(settings, RulesSettings) else settings.rules
 
 
-def timezone_of(settings: Any) -> ZoneInfo:
+def timezone_of(settings: RulesConfig) -> ZoneInfo:
     institution = getattr(settings, "institution", None)
     return ZoneInfo(getattr(institution, "timezone", DEFAULT_TZ) or DEFAULT_TZ)
 
@@ -60,7 +60,7 @@ def deliverable(group: GroupSettings, severity: str) -> bool:
     return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[group.min_severity]
 
 
-def channel_admits(settings: Any, channel: str, severity: str, group: str) -> bool:
+def channel_admits(settings: RulesConfig, channel: str, severity: str, group: str) -> bool:
     """A channel may narrow what it carries (SMS: critical alerts of the on-call group only): its
     [alerts.<channel>] section then has `admits(severity, group)`. Read as data, no import of alerts/."""
     section = getattr(getattr(settings, "alerts", None), channel, None)
@@ -70,7 +70,7 @@ def channel_admits(settings: Any, channel: str, severity: str, group: str) -> bo
 
 def notify_groups(
     store: Store,
-    settings: Any,
+    settings: RulesConfig,
     *,
     kind: str,
     payload: dict[str, Any],
@@ -123,7 +123,7 @@ def notify_groups(
 
 
 def planned_deliveries(
-    settings: Any, *, groups: list[str], severity: str, at: datetime
+    settings: RulesConfig, *, groups: list[str], severity: str, at: datetime
 ) -> list[dict[str, Any]]:
     """What notify_groups would queue, without writing anything (backtests, deliver=False)."""
     rules = rules_settings_of(settings)

@@ -105,7 +105,8 @@ class InstitutionView(Protocol):
 
 
 class SettingsView(Protocol):
-    """What rules/ reads of the whole configuration: its own section and the institution's time zone.
+    """What rules/ reads of the whole configuration: its own section, the institution's time zone and where
+    the config file is (rule files are relative to it).
 
     listener.settings.Settings (composed a floor above, from every area's section) fits it; rules/ never
     imports it.
@@ -116,3 +117,10 @@ class SettingsView(Protocol):
 
     @property
     def institution(self) -> InstitutionView: ...
+
+    @property
+    def config_path(self) -> Path | None: ...
+
+
+# What rules/ functions accept: the whole configuration, or (tests, backtests) just the rules section.
+RulesConfig = SettingsView | RulesSettings

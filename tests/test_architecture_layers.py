@@ -70,6 +70,7 @@ FLOORS: dict[str, int] = {
     "rules.crisis_cli": 6,
     "rules.incidents_cli": 6,
     "rules.posting_service": 6,
+    "rules.demo": 6,  # the demo's settings overrides and posts (called by `vigie demo`)
     "alerts.manifest": 6,
     "alerts.extension": 6,
     "alerts.cli": 6,

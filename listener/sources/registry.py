@@ -3,7 +3,7 @@ example block, collector, PLUGIN), one line here, its [[sources]] example in con
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Union
 
 from pydantic import Field
 
@@ -21,6 +21,7 @@ from listener.sources import (
     youtube,
 )
 from listener.sources.base import Source, SourceContext, SourcePlugin
+from listener.sources.settings import BaseSourceSettings
 
 PLUGINS: tuple[SourcePlugin, ...] = (
     facebook.PLUGIN,
@@ -46,6 +47,6 @@ def get(type_name: str) -> SourcePlugin | None:
     return BY_TYPE.get(type_name)
 
 
-def create(settings: Any, context: SourceContext) -> Source:
+def create(settings: BaseSourceSettings, context: SourceContext) -> Source:
     """The collector for one configured source."""
     return BY_TYPE[settings.type].create(settings, context)
