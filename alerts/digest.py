@@ -81,10 +81,22 @@ class Digest:
     total_mentions: int
     negative_share: float | None
     images: list[InlineImage] = field(default_factory=list)
+    # Abusive messages (whoever they target), threats among them, and abuse aimed at the institution.
+    abusive: int = 0
+    threats: int = 0
+    hostile: int = 0
 
     @property
     def title(self) -> str:
         return f"Synthèse du matin — {self.institution} — {fr_date(self.as_of, self.tz)}"
+
+    @property
+    def abuse_line(self) -> str:
+        """« Propos abusifs : 12 (dont 1 menace), 4 visant l'institution ou ses élus »."""
+        line = f"Propos abusifs : {fr_num(self.abusive)}"
+        if self.threats:
+            line += f" (dont {fr_num(self.threats)} menace{'s' if self.threats > 1 else ''})"
+        return line + f", {fr_num(self.hostile)} visant l'institution ou ses élus"
 
     @property
     def crisis_text(self) -> str:
@@ -159,7 +171,8 @@ def build_digest(
     total = store.conn.execute("SELECT count(*), sum(sentiment = 'negative'), sum(sentiment IS NOT NULL) FROM "
                                "mentions WHERE created_at >= ? AND created_at < ?", window).fetchone()
     counted = {key: n for key, n in store.conn.execute(
-        "SELECT key, sum(n) FROM counts WHERE key IN ('all', 'neg:all') AND bucket >= ? AND bucket < ? GROUP BY key",
+        "SELECT key, sum(n) FROM counts WHERE key IN ('all', 'neg:all', 'abusive:all', 'threat:all', 'hostile:all') "
+        "AND bucket >= ? AND bucket < ? GROUP BY key",
         [start, end])}
     if counted.get("all"):  # the counters see every mention of the window, cheaply
         total = (counted["all"], counted.get("neg:all", 0), counted["all"])
@@ -174,7 +187,8 @@ def build_digest(
         notable=load_evidence(store, notable_ids), open_alerts=load_alerts(store, open_ids, evidence=0),
         resolved_alerts=load_alerts(store, resolved_ids, evidence=0), crisis=dict(crisis_state(store) or {}),
         total_mentions=int(total[0] or 0), negative_share=(total[1] / total[2]) if total[2] else None,
-        images=images,
+        images=images, abusive=int(counted.get("abusive:all", 0) or 0),
+        threats=int(counted.get("threat:all", 0) or 0), hostile=int(counted.get("hostile:all", 0) or 0),
     )
 
 
@@ -221,6 +235,8 @@ def slack_blocks(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
             f"{fr_num(digest.total_mentions)} mentions sur {digest.hours} h · mode de crise : "
             f"{mrkdwn_inert(digest.crisis_label)} · {len(digest.open_alerts)} alerte(s) ouverte(s)")}]},
     ]
+    if digest.abusive:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn_inert(digest.abuse_line)}]})
     lines = []
     for topic in digest.topics:
         line = f"• *{mrkdwn_inert(topic.name)}* — {fr_num(topic.volume)} mentions"

@@ -1,5 +1,6 @@
 """Classifier stack throughput on one core (batches of 500, like the pipeline) and on-disk size of the
-shipped models and lexicons. Targets: ≥ 10,000 mentions/s, ≤ 20 MB.
+shipped models and lexicons, and `vigie classify` of 2,000 texts from a cold start. Targets: ≥ 10,000
+mentions/s, ≤ 20 MB, ≤ 3 s.
 
 Texts: the umsab-fr French tweets (train + val) plus crisis, topic and hostility sentences, repeated with
 a varying suffix (so no two texts are identical) up to 22,000 mentions.
@@ -19,6 +20,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 UMSAB = ROOT.parent / "shared" / "data" / "umsab-fr"
 TARGET_RATE = 10_000
+TARGET_CLI_S = 3.0
+CLI_TEXTS = 2_000
 TARGET_MB = 20.0
 COUNT = 22_000
 BATCH = 500
@@ -62,6 +65,19 @@ def asset_bytes() -> dict[str, int]:
             if path.is_file():
                 sizes[str(path.relative_to(ROOT))] = path.stat().st_size
     return sizes
+
+
+def cli_seconds(count: int = CLI_TEXTS) -> tuple[float, int]:
+    """Wall time of `vigie classify --field hostile` on `count` texts, start-up included, and the lines out."""
+    import subprocess
+    import sys
+
+    data = ("\n".join(texts(count)) + "\n").encode("utf-8")
+    vigie = Path(sys.executable).with_name("vigie")
+    started = time.perf_counter()
+    done = subprocess.run([str(vigie), "classify", "--field", "hostile", "--config", str(ROOT / "config.toml")],
+                          input=data, capture_output=True, check=True)
+    return time.perf_counter() - started, done.stdout.count(b"\n")
 
 
 def main() -> None:
@@ -125,6 +141,9 @@ def main() -> None:
     for name, size in sizes.items():
         print(f"  {name}: {size / 1e3:,.1f} kB")
     print(f"models + data: {total_mb:.2f} MB (target ≤ {TARGET_MB:.0f}) {'OK' if total_mb <= TARGET_MB else 'ABOVE'}")
+    seconds, lines = cli_seconds()
+    print(f"vigie classify of {CLI_TEXTS:,} texts (start-up included, wall clock): {seconds:.2f} s, {lines:,} lines "
+          f"(target ≤ {TARGET_CLI_S:.0f} s) {'OK' if seconds <= TARGET_CLI_S and lines == CLI_TEXTS else 'ABOVE'}")
 
 
 if __name__ == "__main__":

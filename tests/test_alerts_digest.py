@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import subprocess
@@ -153,3 +154,18 @@ def test_preview_renders_in_headless_chromium(store, tmp_path):
     assert pixels.shape[1] == 1000
     # the header band (dark blue) and charts (blue and red bars) were painted, not a blank page
     assert pixels[:, :, 2].std() > 0.05
+
+
+def test_digest_counts_abuse_threats_and_hostility_from_the_counters(store):
+    """The cell sees at a glance how much abuse its pages got, and whether any of it threatened anyone."""
+    trending, crisis = digest_scenario(store, END)
+    bucket = int((END - timedelta(hours=2)).timestamp()) // 60
+    store.conn.executemany("INSERT INTO counts (key, bucket, n) VALUES (?, ?, ?)",
+                           [("abusive:all", bucket, 12), ("threat:all", bucket, 1), ("hostile:all", bucket, 4)])
+    digest = digest_mod.build_digest(store, as_of=END, tz=PARIS, institution="Ville de Rivebelle",
+                                     settings=DigestSettings(), trending=trending, crisis_state=crisis, charts=False)
+    assert (digest.abusive, digest.threats, digest.hostile) == (12, 1, 4)
+    line = "Propos abusifs : 12 (dont 1 menace), 4 visant l'institution ou ses élus"
+    assert digest.abuse_line == line
+    assert line in digest_mod.render_text(digest)
+    assert line in json.dumps(digest_mod.slack_blocks(digest)[1], ensure_ascii=False)
