@@ -6,7 +6,7 @@
   const id = document.getElementById("incident").dataset.id;
   const KIND = { signal: "signal", alert: "alerte", notification: "message", notified: "message envoyé", ack: "prise en charge",
                  acknowledged: "prise en charge", opened: "ouverture", update: "mise à jour", change: "changement",
-                 held: "publication retenue", resolved: "clôture", silenced: "silence", escalation: "escalade", escalated: "escalade" };
+                 held: "message retenu", resolved: "clôture", silenced: "silence", escalation: "escalade", escalated: "escalade" };
   let item = null;
 
   function act(path, body, message) {
