@@ -5,7 +5,8 @@ one row per (notification, channel, target), unique by idempotency key, so enque
 twice is harmless and a restart never sends twice what was confirmed.
 
 States: pending → sending → sent, or back to pending with `next_attempt_at` (transient failure,
-exponential backoff), or dead (permanent failure, or too many attempts). A row is marked `sending` in
+exponential backoff capped at backoff_max, forever), or dead (permanent failure only: invalid address,
+unknown channel). A row that keeps failing is copied, once, to its fallback targets (`fall_back`). A row is marked `sending` in
 a committed transaction *before* the send and `sent` right after the receiver confirmed it; rows found
 in `sending` at start-up were in flight when the process died and go back to pending. That is the
 at-least-once window: such a send may be repeated, and receivers can drop the repeat with the
@@ -39,12 +40,16 @@ def enqueue(
     recipient_group: str | None = None,
     alert_id: int | None = None,
     not_before: datetime | None = None,
+    fallback: list[tuple[str, str]] | None = None,
 ) -> int | None:
-    """Queue one delivery; returns its row id, or None when that idempotency key is already queued."""
+    """Queue one delivery; returns its row id, or None when that idempotency key is already queued.
+
+    `fallback`: (channel, target) pairs that receive a copy if this delivery keeps failing (routing
+    decides them; none given: the daemon's console/journal)."""
     with store.transaction():
         cursor = store.conn.execute(
             "INSERT OR IGNORE INTO outbox (alert_id, kind, channel, target, recipient_group, idempotency_key, "
-            "payload, state, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            "payload, state, not_before, created_at, fallback) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
             [
                 alert_id,
                 kind,
@@ -55,6 +60,7 @@ def enqueue(
                 json.dumps({"kind": kind, **payload}, ensure_ascii=False, default=str),
                 to_iso(not_before) if not_before else None,
                 to_iso(at),
+                json.dumps([list(pair) for pair in fallback]) if fallback else None,
             ],
         )
     return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -78,6 +84,9 @@ class OutboxRow:
     created_at: str
     sent_at: str | None
     next_attempt_at: str | None = None
+    fallback: list[list[str]] | None = None
+    failing_since: str | None = None
+    fallback_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -85,13 +94,14 @@ class OutboxRow:
 
 _COLUMNS = (
     "id, alert_id, kind, channel, target, recipient_group, idempotency_key, payload, state, attempts, "
-    "not_before, last_error, external_ref, created_at, sent_at, next_attempt_at"
+    "not_before, last_error, external_ref, created_at, sent_at, next_attempt_at, fallback, failing_since, fallback_at"
 )
 
 
 def _row(values: tuple[Any, ...]) -> OutboxRow:
     row = OutboxRow(*values)
     row.payload = json.loads(row.payload or "{}")  # type: ignore[arg-type]
+    row.fallback = json.loads(row.fallback) if row.fallback else None  # type: ignore[arg-type]
     return row
 
 
@@ -177,8 +187,10 @@ def mark_retry(store: Store, row_id: int, *, error: str, next_attempt_at: dateti
     with store.transaction():
         store.conn.execute(
             "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ?, updated_at = ?, "
-            "attempts = attempts - ? WHERE id = ?",
-            [error[:1000], to_iso(next_attempt_at), to_iso(utcnow()), 0 if count_attempt else 1, row_id],
+            "attempts = attempts - ?, failing_since = CASE WHEN ? THEN coalesce(failing_since, ?) "
+            "ELSE failing_since END WHERE id = ?",
+            [error[:1000], to_iso(next_attempt_at), to_iso(utcnow()), 0 if count_attempt else 1,
+             int(count_attempt), to_iso(utcnow()), row_id],
         )
 
 
@@ -188,6 +200,34 @@ def mark_dead(store: Store, row_id: int, *, error: str) -> None:
             "UPDATE outbox SET state = 'dead', last_error = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
             [error[:1000], to_iso(utcnow()), row_id],
         )
+
+
+def fall_back(store: Store, row: OutboxRow, targets: list[tuple[str, str]], *, at: datetime) -> list[int]:
+    """Copy a delivery that keeps failing to its fallback targets (once: `fallback_at` is set in the same
+    transaction). The original keeps being retried; the copies carry the same payload."""
+    ids: list[int] = []
+    payload = {k: v for k, v in row.payload.items() if k != "kind"}
+    with store.transaction():
+        for channel, target in targets:
+            if (channel, target) == (row.channel, row.target):
+                continue
+            new_id = enqueue(
+                store, kind=row.kind, channel=channel, target=target, payload=payload | {"fallback_of": row.id},
+                idempotency_key=f"secours:{row.kind}:{row.alert_id or row.id}:{row.recipient_group}:{channel}:{target}",
+                at=at,
+                recipient_group=row.recipient_group, alert_id=row.alert_id,
+            )
+            if new_id is not None:
+                ids.append(new_id)
+        store.conn.execute("UPDATE outbox SET fallback_at = ? WHERE id = ?", [to_iso(utcnow()), row.id])
+    return ids
+
+
+def failing(store: Store, *, older_than: datetime, limit: int = 20) -> list[OutboxRow]:
+    """Deliveries still not through that started failing before `older_than` (« livraison en échec »)."""
+    return [_row(values) for values in store.conn.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('pending', 'sending') AND failing_since IS NOT NULL "
+        "AND failing_since <= ? ORDER BY failing_since LIMIT ?", [to_iso(older_than), limit])]
 
 
 def requeue(store: Store, row_ids: list[int] | None = None) -> int:

@@ -27,4 +27,19 @@ def _alerts_0001_delivery(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [Migration("alerts_0001_delivery", _alerts_0001_delivery)]
+def _alerts_0002_fallback(db: sqlite_utils.Database) -> None:
+    """An alert is never abandoned: where to send it when its own channel keeps failing (routing's
+    choice, JSON list of [channel, target]), since when it fails, and when the fallback copies went out."""
+    db.executescript(
+        """
+        ALTER TABLE outbox ADD COLUMN fallback TEXT;
+        ALTER TABLE outbox ADD COLUMN failing_since TEXT;
+        ALTER TABLE outbox ADD COLUMN fallback_at TEXT;
+        """
+    )
+
+
+MIGRATIONS = [
+    Migration("alerts_0001_delivery", _alerts_0001_delivery),
+    Migration("alerts_0002_fallback", _alerts_0002_fallback),
+]

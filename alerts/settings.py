@@ -30,12 +30,16 @@ class WorkerSettings(StrictModel):
     batch_size: int = Field(default=20, ge=1)
     # Deliveries in flight at once, per channel.
     concurrency: int = Field(default=4, ge=1)
-    # Attempts before a delivery is declared dead.
-    max_attempts: int = Field(default=8, ge=1)
+    # Attempts before a transiently failing delivery is declared dead; 0: never (an alert is never
+    # abandoned because a server was down; only permanent errors stop it).
+    max_attempts: int = Field(default=0, ge=0)
+    # Minutes of failures after which a copy goes to the group's fallback (its `fallback` group, else the
+    # console/journal) and /healthz reports « livraison en échec »; 0: no fallback.
+    fallback_after_minutes: float = Field(default=10.0, ge=0)
     # First retry delay (seconds); doubled each attempt up to backoff_max.
     backoff_initial: float = Field(default=5.0, ge=0)
     # Longest delay between two attempts (seconds).
-    backoff_max: float = Field(default=900.0, ge=0)
+    backoff_max: float = Field(default=300.0, ge=0)
     # Give up one attempt after this many seconds.
     send_timeout: float = Field(default=30.0, gt=0)
 

@@ -11,8 +11,10 @@ each stage reading what the previous one wrote in the store.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -24,7 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from listener import areas as composition
-from listener.clock import Clock, ReplayClock
+from listener.clock import Clock, EvaluationWatch, ReplayClock
 from listener.host import AreaManifest, Event, Key
 from listener.metrics import Metrics
 from listener.pipeline import Pipeline
@@ -37,6 +39,9 @@ from listener.timeutil import bucket_start, minute_bucket
 
 log = logging.getLogger("vigie.app")
 T = TypeVar("T")
+
+# After a long stop or a clock jumping ahead, the evaluation catches up on this many minutes at most.
+MAX_CATCH_UP_MINUTES = 60
 
 
 @dataclass
@@ -71,7 +76,8 @@ class Vigie:
         self.settings = settings
         self.clock = clock or Clock()
         self.metrics = Metrics()
-        self.store = store or composition.open_store(settings.resolve(settings.store.path))
+        self.store = store or composition.open_store(settings.resolve(settings.store.path),
+                                                     busy_timeout_ms=int(settings.store.busy_timeout_seconds * 1000))
         self.deliver = deliver
         self.web_enabled = settings.web.enabled if web_enabled is None else web_enabled
         self.tz = ZoneInfo(settings.institution.timezone)
@@ -111,6 +117,8 @@ class Vigie:
         self.stopping = asyncio.Event()
         self._evaluation_lock = asyncio.Lock()
         self._through_lock = asyncio.Lock()
+        self._evaluation_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-evaluation")
+        self.evaluation_watch = EvaluationWatch(self.settings.detectors.interval_seconds, replay=self.clock.replay)
         self.source_context = SourceContext(store=self.store, clock=self.clock, metrics=self.metrics)
         for source_settings in settings.sources:
             if source_settings.enabled:
@@ -201,23 +209,42 @@ class Vigie:
     # -- evaluation -------------------------------------------------------------------------------
 
     async def evaluate(self, as_of: datetime) -> None:
-        """One detection and rules pass as of a moment (the end of a minute bucket)."""
+        """One detection and rules pass as of a moment (the end of a minute bucket).
+
+        Synchronous steps (detection, rules) run on the evaluation thread, so the event loop keeps
+        answering ingest, /healthz and the web UI during a heavy pass; async steps run on the loop."""
         async with self._evaluation_lock:
+            loop = asyncio.get_running_loop()
             with self.metrics.evaluation_seconds.time():
                 for step in self.evaluation_steps:
                     try:
-                        result = step.run(as_of)
+                        if inspect.iscoroutinefunction(step.run):
+                            await step.run(as_of)
+                            continue
+                        result = await loop.run_in_executor(self._evaluation_executor, step.run, as_of)
                         if asyncio.iscoroutine(result):
                             await result
                     except Exception:
                         log.exception("evaluation step %s failed at %s", step.name, as_of.isoformat())
+            self.evaluation_watch.passed(as_of)
 
     async def evaluate_through(self, moment: datetime) -> None:
-        """Evaluate every completed minute bucket up to `moment`, in order (catching up after a replay)."""
+        """Evaluate every completed minute bucket up to `moment`, in order (catching up after a replay).
+
+        Live, a wall clock stepped back (NTP, an operator) would leave every later minute "already
+        evaluated" for as long as the step: the evaluation follows the new time instead, and health
+        reports the step. A jump forward catches up on at most the last hour."""
         async with self._through_lock:
             last_complete = minute_bucket(moment) - 1
             if self.last_evaluated_bucket is None:
                 self.last_evaluated_bucket = last_complete - 1
+            elif not self.clock.replay:
+                if last_complete < self.last_evaluated_bucket - 1:
+                    self.evaluation_watch.stepped(moment, (last_complete - self.last_evaluated_bucket) * 60)
+                    self.last_evaluated_bucket = last_complete - 1
+                elif last_complete - self.last_evaluated_bucket > MAX_CATCH_UP_MINUTES:
+                    self.evaluation_watch.stepped(moment, (last_complete - self.last_evaluated_bucket) * 60)
+                    self.last_evaluated_bucket = last_complete - MAX_CATCH_UP_MINUTES
             interval = max(1, self.settings.detectors.interval_seconds // 60)
             while self.last_evaluated_bucket < last_complete:
                 self.last_evaluated_bucket = min(self.last_evaluated_bucket + interval, last_complete)
@@ -274,7 +301,8 @@ class Vigie:
                 )
             )
         if self.evaluation_steps:
-            self.supervisor.start(Supervised("evaluation", self._evaluation_loop, finite=self.clock.replay))
+            self.supervisor.start(Supervised("evaluation", self._evaluation_loop, self.evaluation_watch.health,
+                                             finite=self.clock.replay))
         for component in self.components:
             self.supervisor.start(component)
         self._start_scheduler()
@@ -325,26 +353,37 @@ class Vigie:
     async def stop_sources(self) -> None:
         await self.supervisor.stop([name for name in self.supervisor.components if name.startswith("source:")])
 
-    async def drain_pipeline(self, timeout: float = 8.0) -> None:
+    async def drain_pipeline(self, timeout: float | None = None) -> None:
+        """Store what is queued (for at most `timeout` seconds, if given); then stop after the batch in hand.
+
+        Giving up loses nothing acknowledged: ingest's « queued » mentions wait in the spool, a source's
+        cursor has not moved past what is still queued, and a waiting ingest caller is answered 503."""
         pipeline = self.supervisor.components.get("pipeline")
         if pipeline is None or pipeline.task is None or pipeline.task.done():
             # Consumer not running (never started or crashed): process what is queued here.
             while not self.pipeline.queue.empty():
                 item = self.pipeline.queue.get_nowait()
                 if item is not None:
-                    self.pipeline.handle(item.mentions, item.source, item.cursor)
+                    item.resolve(self.pipeline.handle(item.mentions, item.source, item.cursor))
             return
         await self.pipeline.drain()
         try:
             await asyncio.wait_for(asyncio.shield(pipeline.task), timeout)
         except TimeoutError:
-            log.error("pipeline did not drain within %.0fs", timeout)
+            log.warning("pipeline not drained within %.0fs: stopping after the batch in hand "
+                        "(%d batches left to the spool and the sources' cursors)", timeout, self.pipeline.queue.qsize())
+            self.pipeline.abandon = True
+            try:
+                await asyncio.wait_for(asyncio.shield(pipeline.task), 5.0)
+            except TimeoutError:
+                log.error("pipeline batch still running after 5 s: stopping anyway (its transaction is rolled back)")
+                pipeline.task.cancel()
 
     async def stop(self) -> None:
         """Stop polling, drain the pipeline, run shutdown hooks, close the store."""
         self.stopping.set()
         await self.stop_sources()
-        await self.drain_pipeline()
+        await self.drain_pipeline(self.settings.pipeline.drain_seconds)
         self.clock.close()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
@@ -361,6 +400,11 @@ class Vigie:
             await self.web_runner.cleanup()
         if self.http is not None:
             await self.http.close()
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.pipeline.close), 5.0)
+            await asyncio.wait_for(asyncio.to_thread(self._evaluation_executor.shutdown), 5.0)
+        except TimeoutError:
+            log.error("pipeline or evaluation thread still busy at shutdown")
         self.store.close()
 
     def health(self) -> dict[str, Any]:

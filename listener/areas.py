@@ -56,8 +56,8 @@ def commands(areas: tuple[AreaManifest, ...] = AREAS) -> dict[str, Command]:
     return found
 
 
-def open_store(path: Path | str, *, migrate_schema: bool = True) -> Store:
+def open_store(path: Path | str, *, migrate_schema: bool = True, busy_timeout_ms: int = 5000) -> Store:
     """The store with every area's tables (what the daemon, the CLI and the benchmarks open)."""
     from listener.store import Store
 
-    return Store(path, migrate_schema=migrate_schema, migrations=migrations())
+    return Store(path, migrate_schema=migrate_schema, migrations=migrations(), busy_timeout_ms=busy_timeout_ms)

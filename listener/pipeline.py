@@ -12,7 +12,8 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from classifiers.language import UNDETERMINED, detect_language, primary_subtag
 from classifiers.types import Classification, TextClassifier
@@ -20,11 +21,17 @@ from listener.clock import Clock
 from listener.counting import KeyCounter
 from listener.metrics import Metrics
 from listener.models import MAX_FUTURE, Mention
-from listener.sanitize import has_lone_surrogate, without_lone_surrogates
-from listener.store import Store
+from listener.sanitize import without_lone_surrogates
+from listener.store import Store, StoreUnavailable, store_fault
 from listener.timeutil import to_iso, utcnow
 
 log = logging.getLogger("vigie.pipeline")
+
+# Faults after which the pipeline's connection is reopened before trying again (SQLite keeps a connection
+# read-only once it found the file so).
+# Most mentions stored in one transaction when batches queue up together.
+COALESCE_MENTIONS = 2000
+REOPEN_ON = {"base en lecture seule", "fichier de la base inaccessible", "erreur d'entrée-sortie du disque"}
 
 
 class DedupeStage:
@@ -49,6 +56,11 @@ class DedupeStage:
                 fresh[key] = mention
         return list(fresh.values())
 
+    def forget(self, mentions: list[Mention]) -> None:
+        """Undo `remember` for mentions whose transaction was rolled back."""
+        for mention in mentions:
+            self.recent.pop((mention.source, mention.external_id), None)
+
     def remember(self, mentions: list[Mention]) -> None:
         if not self.cache_size:
             return
@@ -60,8 +72,8 @@ class DedupeStage:
 
 class SanityStage:
     """What no source may hand over, whichever collector built it: a post dated more than a day ahead
-    of the real time (a broken feed clock; it would never be purged) is rejected with its reason, and
-    lone surrogates in strings become U+FFFD (they cannot be stored as UTF-8)."""
+    of the real time (a broken feed clock; it would never be purged) is rejected with its reason.
+    (Lone surrogates are cleaned by Mention.from_dict, or replaced when a store insert trips on one.)"""
 
     def __init__(self, store: Store, metrics: Metrics) -> None:
         self.store = store
@@ -69,6 +81,8 @@ class SanityStage:
 
     def process(self, batch: list[Mention]) -> list[Mention]:
         limit = utcnow() + MAX_FUTURE
+        if all(mention.created_at <= limit for mention in batch):
+            return batch
         kept = []
         for mention in batch:
             if mention.created_at > limit:
@@ -77,10 +91,6 @@ class SanityStage:
                 self.store.reject(mention.source, "created_at: more than a day in the future", mention.to_dict())
                 self.metrics.invalid_payloads.labels(source=mention.source).inc()
                 continue
-            for name in ("text", "external_id", "author_handle", "author_name", "url"):
-                value = getattr(mention, name)
-                if value and has_lone_surrogate(value):
-                    setattr(mention, name, without_lone_surrogates(value))
             kept.append(mention)
         return kept
 
@@ -96,11 +106,11 @@ class LanguageStage:
 
 
 def _clean(value):
-    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
+    return without_lone_surrogates(value) if isinstance(value, str) else value
 
 
 def _without_surrogates(mention: Mention) -> Mention:
-    """A copy whose strings are valid UTF-8 (unencodable characters become "?")."""
+    """A copy whose strings are valid UTF-8 (lone surrogates become U+FFFD)."""
     from dataclasses import replace
 
     return replace(
@@ -141,18 +151,32 @@ class ClassifyStage:
 
 
 class StoreStage:
-    """Mentions, their counter increments and the source cursor go in one transaction."""
+    """Mentions, their counter increments, the source cursor and the spool rows they came from go in one
+    transaction: a cursor never moves past a mention that is not stored, and an id is only handed back
+    once committed (a failed commit leaves every mention without one)."""
 
     def __init__(self, store: Store, counter: KeyCounter) -> None:
         self.store = store
         self.counter = counter
 
-    def process(self, batch: list[Mention], source: str | None, cursor: str | None) -> list[Mention]:
-        with self.store.transaction():
-            inserted = self.store.insert_mentions(batch)
-            self.store.add_counts(self.counter.count(inserted))
-            if source is not None and cursor is not None:
-                self.store.set_cursor(source, cursor)
+    def process(
+        self, batch: list[Mention], source: str | None, cursor: str | None, spool_ids: list[int] | None = None
+    ) -> list[Mention]:
+        try:
+            with self.store.transaction():
+                inserted = self.store.insert_mentions(batch)
+                self.store.add_counts(self.counter.count(inserted))
+                if source is not None and cursor is not None:
+                    self.store.set_cursor(source, cursor)
+                if spool_ids:
+                    self.store.unspool(spool_ids)
+        except BaseException as exc:
+            for mention in batch:
+                mention.id = None
+            reason = store_fault(exc)
+            if reason is not None and not isinstance(exc, StoreUnavailable):
+                raise StoreUnavailable(reason) from exc
+            raise
         return inserted
 
 
@@ -161,9 +185,24 @@ class _Item:
     mentions: list[Mention]
     source: str
     cursor: str | None
+    spool_ids: list[int] = field(default_factory=list)
+    # Resolved with the stored mentions (or StoreUnavailable) for a caller that waits (ingest).
+    future: asyncio.Future[list[Mention]] | None = None
+
+    def resolve(self, inserted: list[Mention] | None = None, error: BaseException | None = None) -> None:
+        if self.future is None or self.future.done():
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(inserted or [])
 
 
 class Pipeline:
+    """Batches are processed on one worker thread (classification and SQLite writes never hold the event
+    loop); when the store cannot take writes the batch is kept and tried again with backoff, the queue
+    fills and the sources wait (back-pressure), and health says why."""
+
     def __init__(
         self,
         store: Store,
@@ -185,24 +224,52 @@ class Pipeline:
         self.classify = ClassifyStage(classifier, languages) if classifier is not None else None
         self.storage = StoreStage(store, KeyCounter(watch_keywords or []))
         self.queue: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=queue_batches)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-pipeline",
+                                           initializer=store.bulk_writer)
         self.processed_batches = 0
         self.stored = 0
         self.last_batch_at: float | None = None
+        # Why the store refuses writes now (None: it takes them), and since when (wall clock, ISO).
+        self.fault: str | None = None
+        self.fault_since: str | None = None
+        self.faults = 0
+        self.retry_initial = 0.2
+        self.retry_max = 5.0
+        # Set by the shutdown when the drain budget is spent: stop after the batch in hand.
+        self.abandon = False
 
-    async def put(self, mentions: list[Mention], *, source: str, cursor: str | None = None) -> None:
+    async def put(
+        self, mentions: list[Mention], *, source: str, cursor: str | None = None, spool_ids: list[int] | None = None
+    ) -> None:
         """Hand a batch over (waits while the queue is full). Empty batches still move the cursor."""
-        await self.queue.put(_Item(list(mentions), source, cursor))
+        await self.queue.put(_Item(list(mentions), source, cursor, list(spool_ids or [])))
         self.metrics.pipeline_queue.set(self.queue.qsize())
 
-    def process(self, mentions: list[Mention], source: str | None = None, cursor: str | None = None) -> list[Mention]:
+    async def submit(self, mentions: list[Mention], *, source: str) -> asyncio.Future[list[Mention]]:
+        """Hand a batch over and get a future resolved once it is committed (or the store refused it)."""
+        future: asyncio.Future[list[Mention]] = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Item(list(mentions), source, None, future=future))
+        self.metrics.pipeline_queue.set(self.queue.qsize())
+        return future
+
+    def process(
+        self, mentions: list[Mention], source: str | None = None, cursor: str | None = None,
+        spool_ids: list[int] | None = None,
+    ) -> list[Mention]:
         """Run one batch through every stage; returns the mentions newly stored."""
         started = time.perf_counter()
         fresh = self.dedupe.process(mentions)
         duplicates = len(mentions) - len(fresh)
-        fresh = self.language.process(self.sanity.process(fresh))
+        try:
+            fresh = self.language.process(self.sanity.process(fresh))
+        except Exception as exc:
+            reason = store_fault(exc)
+            if reason is not None:
+                raise StoreUnavailable(reason) from exc
+            raise
         if self.classify is not None:
             fresh = self.classify.process(fresh)
-        inserted = self.storage.process(fresh, source, cursor)
+        inserted = self.storage.process(fresh, source, cursor, spool_ids)
         self.dedupe.remember(inserted)
         duplicates += len(fresh) - len(inserted)
         per_source: dict[str, int] = {}
@@ -230,54 +297,181 @@ class Pipeline:
         return inserted
 
     async def run(self) -> None:
-        """Consume batches until a None sentinel arrives (sent by `drain`)."""
-        while True:
-            item = await self.queue.get()
-            try:
-                if item is None:
-                    return
-                try:
-                    self.handle(item.mentions, item.source, item.cursor)
-                except Exception:
-                    log.exception(
-                        "pipeline failed on a batch of %d mentions from %s; retrying one by one",
-                        len(item.mentions),
-                        item.source,
-                    )
-                    self._process_one_by_one(item)
-            finally:
-                self.queue.task_done()
-                self.metrics.pipeline_queue.set(self.queue.qsize())
+        """Consume batches until a None sentinel arrives (sent by `drain`) or the shutdown gives up.
 
-    def _process_one_by_one(self, item: _Item) -> None:
-        """Isolate a poison mention: store the good ones, keep the bad one in rejected_payloads."""
+        Batches waiting together (many small ingest calls under load) are stored in one transaction,
+        up to COALESCE_MENTIONS mentions: one commit and one counter update instead of dozens."""
+        while True:
+            first = await self.queue.get()
+            items: list[_Item] = []
+            taken = 1
+            sentinel = first is None
+            if first is not None:
+                items.append(first)
+                total = len(first.mentions)
+                while total < COALESCE_MENTIONS and not self.queue.empty():
+                    following = self.queue.get_nowait()
+                    taken += 1
+                    if following is None:
+                        sentinel = True
+                        break
+                    items.append(following)
+                    total += len(following.mentions)
+            try:
+                if self.abandon:
+                    for item in items:
+                        item.resolve(error=StoreUnavailable("arrêt du service en cours"))
+                elif items:
+                    await self._handle_items(items)
+            finally:
+                for _ in range(taken):
+                    self.queue.task_done()
+                self.metrics.pipeline_queue.set(self.queue.qsize())
+            if sentinel:
+                return
+            if self.abandon:
+                self._fail_queued()
+                return
+
+    async def _handle_items(self, items: list[_Item]) -> None:
+        """Store batches off the loop; while the store is unavailable, keep them and try again."""
+        loop = asyncio.get_running_loop()
+        delay = self.retry_initial
+        while True:
+            try:
+                results = await loop.run_in_executor(self.executor, self._process_items, items)
+            except StoreUnavailable as exc:
+                if self.fault is None:
+                    self.fault_since = to_iso(utcnow())
+                    log.error("store unavailable (%s): holding %d mentions from %s, will retry", exc.reason,
+                              sum(len(item.mentions) for item in items), ", ".join({item.source for item in items}))
+                self.fault = exc.reason
+                self.faults += 1
+                # A waiting caller hears now (503, it may send again: duplicates are dropped); the batch
+                # itself is kept and stored as soon as the store takes writes again.
+                for item in items:
+                    item.resolve(error=exc)
+                if self.abandon:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+                if exc.reason in REOPEN_ON:
+                    await loop.run_in_executor(self.executor, self.store.reopen)
+                continue
+            except Exception as exc:  # a bug, not the data nor the store: the callers learn it, we carry on
+                log.exception("pipeline failed on %d batches", len(items))
+                for item in items:
+                    item.resolve(error=exc)
+                return
+            if self.fault is not None:
+                log.warning("store available again after %s (%s)", self.fault_since, self.fault)
+            self.fault = None
+            self.fault_since = None
+            for item, inserted in zip(items, results, strict=True):
+                self.advance_clock(inserted)
+                item.resolve(inserted)
+            return
+
+    def _process_items(self, items: list[_Item]) -> list[list[Mention]]:
+        """On the pipeline thread: several batches in one transaction, or each alone if that fails."""
+        if len(items) == 1:
+            return [self._process_item(items[0])]
+        try:
+            with self.store.transaction():
+                return [self.process(item.mentions, item.source, item.cursor, item.spool_ids) for item in items]
+        except Exception as exc:
+            # Nothing of the group was committed: no id, and the dedupe memory forgets them.
+            for item in items:
+                for mention in item.mentions:
+                    mention.id = None
+                self.dedupe.forget(item.mentions)
+            reason = store_fault(exc)
+            if reason is not None:
+                raise StoreUnavailable(reason) from exc
+            log.warning("a group of %d batches failed together (%s): storing them one at a time", len(items), exc)
+        return [self._process_item(item) for item in items]
+
+    def _process_item(self, item: _Item) -> list[Mention]:
+        """On the pipeline thread: the batch at once, or one by one to isolate a poison mention."""
+        try:
+            return self.process(item.mentions, item.source, item.cursor, item.spool_ids)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            log.exception(
+                "pipeline failed on a batch of %d mentions from %s; retrying one by one",
+                len(item.mentions), item.source,
+            )
+            return self._process_one_by_one(item)
+
+    def _process_one_by_one(self, item: _Item) -> list[Mention]:
+        """Isolate a poison mention: store the good ones, keep the bad one in rejected_payloads. A store
+        fault on the way stops here without moving the cursor (the whole batch is tried again)."""
+        inserted: list[Mention] = []
         for mention in item.mentions:
             try:
-                self.handle([mention], item.source, None)
+                inserted += self.process([mention], item.source, None)
+            except StoreUnavailable:
+                raise
             except UnicodeEncodeError:
                 # Lone surrogates (a "\ud800" escape in a JSON payload) cannot be stored as UTF-8:
                 # keep the mention with those characters replaced rather than losing it.
                 log.warning("mention %s/%s had unencodable characters: replaced", mention.source, mention.external_id)
-                self._handle_or_reject(_without_surrogates(mention), item.source)
+                inserted += self._handle_or_reject(_without_surrogates(mention), item.source)
             except Exception as exc:
                 self._reject(mention, exc)
-        if item.cursor is not None:
-            self.store.set_cursor(item.source, item.cursor)
-
-    def _handle_or_reject(self, mention: Mention, source: str | None) -> None:
         try:
-            self.handle([mention], source, None)
+            with self.store.transaction():
+                if item.cursor is not None:
+                    self.store.set_cursor(item.source, item.cursor)
+                self.store.unspool(item.spool_ids)
+        except Exception as exc:
+            reason = store_fault(exc)
+            if reason is not None:
+                raise StoreUnavailable(reason) from exc
+            raise
+        return inserted
+
+    def _handle_or_reject(self, mention: Mention, source: str | None) -> list[Mention]:
+        try:
+            return self.process([mention], source, None)
+        except StoreUnavailable:
+            raise
         except Exception as exc:
             self._reject(mention, exc)
+            return []
 
     def _reject(self, mention: Mention, exc: Exception) -> None:
         log.exception("mention %s/%s rejected by the pipeline", mention.source, mention.external_id)
-        self.store.reject(mention.source, f"pipeline: {type(exc).__name__}: {exc}", mention.to_dict())
+        try:
+            self.store.reject(mention.source, f"pipeline: {type(exc).__name__}: {exc}", mention.to_dict())
+        except Exception as fault:
+            reason = store_fault(fault)
+            if reason is not None:
+                raise StoreUnavailable(reason) from fault
+            raise
         self.metrics.invalid_payloads.labels(source=mention.source).inc()
+
+    def _fail_queued(self) -> None:
+        """At shutdown, batches never started: their callers hear so (spooled ones stay in the spool,
+        a source's cursor did not move, so nothing acknowledged is lost)."""
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            self.queue.task_done()
+            if item is not None:
+                item.resolve(error=StoreUnavailable("arrêt du service en cours"))
 
     async def drain(self) -> None:
         """Process everything already queued, then stop the consumer."""
         await self.queue.put(None)
 
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
     def health(self) -> dict[str, object]:
-        return {"queued_batches": self.queue.qsize(), "batches": self.processed_batches, "stored": self.stored}
+        report: dict[str, object] = {"queued_batches": self.queue.qsize(), "batches": self.processed_batches,
+                                     "stored": self.stored}
+        if self.fault is not None:
+            report.update(state="failing", store_fault=self.fault, fault_since=self.fault_since,
+                          error=f"stockage impossible : {self.fault}")
+        return report

@@ -48,6 +48,8 @@ class StoreSettings(StrictModel):
     path: Path = Path("vigie.db")
     retention_days: int = Field(default=90, ge=1)
     purge_cron: str = "15 3 * * *"
+    # How long a write waits for another writer's lock before the batch is held and retried.
+    busy_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
 
 class WebSettings(StrictModel):
@@ -72,6 +74,8 @@ class PipelineSettings(StrictModel):
     classify: bool = True
     watch_keywords: list[str] = Field(default_factory=list)
     dedupe_cache_size: int = Field(default=200_000, ge=0)
+    # At shutdown, seconds spent storing what is queued before stopping after the batch in hand.
+    drain_seconds: float = Field(default=3.0, gt=0, le=60)
 
 
 class LoggingSettings(StrictModel):

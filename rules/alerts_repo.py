@@ -23,7 +23,11 @@ def _dumps(value: Any) -> str:
 class AlertsRepository:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.conn = store.conn
+
+    @property
+    def conn(self):
+        """The calling thread's connection (the rules pass runs on the evaluation thread)."""
+        return self.store.conn
 
     # -- progress -------------------------------------------------------------------------------------
 

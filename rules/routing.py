@@ -102,6 +102,8 @@ def notify_groups(
         not_before = None
         if SEVERITY_RANK.get(severity, 0) < SEVERITY_RANK[group.quiet_min_severity]:
             not_before = quiet_until(group, at, tz)
+        fallback_group = rules.groups.get(group.fallback) if group.fallback else None
+        fallback = fallback_group.targets() if fallback_group is not None else None
         for channel, target in group.targets():
             if not channel_admits(settings, channel, severity, name):
                 continue
@@ -116,6 +118,7 @@ def notify_groups(
                 recipient_group=name,
                 alert_id=alert_id,
                 not_before=not_before,
+                fallback=fallback,
             )
             if row is not None:
                 queued += 1

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from listener.settings_base import StrictModel
 from rules.crisis_settings import CrisisSettings, PostingSettings
@@ -34,6 +34,9 @@ class GroupSettings(Recipients):
     # Minutes between two messages about the same incident to this group (severity increases excepted);
     # none: rules.incidents.budget_minutes.
     budget_minutes: int | None = Field(default=None, ge=0)
+    # Group whose channels get a copy when a delivery to this group keeps failing (see
+    # [alerts.worker] fallback_after_minutes); empty: the daemon's console/journal.
+    fallback: str = ""
 
     @field_validator("quiet_hours")
     @classmethod
@@ -89,6 +92,15 @@ class RulesSettings(StrictModel):
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
     posting: PostingSettings = Field(default_factory=PostingSettings)
+
+    @model_validator(mode="after")
+    def _fallbacks_exist(self) -> RulesSettings:
+        for name, group in self.groups.items():
+            if group.fallback and group.fallback not in self.groups:
+                raise ValueError(f"groups.{name}.fallback : groupe inconnu « {group.fallback} »")
+            if group.fallback == name:
+                raise ValueError(f"groups.{name}.fallback : un groupe ne peut pas être son propre secours")
+        return self
 
     def rules_path(self, config_path: Path | None) -> Path | None:
         if not self.rules_dir:

@@ -20,10 +20,12 @@ body is not a batch, 401 for a bad token. Bad input never gets a 5xx.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -34,6 +36,7 @@ from listener.models import Mention
 from listener.sanitize import neutralise
 from listener.settings_base import secret_from_env
 from listener.sources.text import trim_raw
+from listener.store import store_fault
 from listener.web import get_app
 
 if TYPE_CHECKING:
@@ -45,6 +48,8 @@ DEFAULT_SOURCE = "ingest"
 MAX_ITEMS = 5_000
 WAIT_SECONDS = 10.0
 MAX_RAW_CHARS = 20_000
+# Spooled mentions were checked on arrival; the future-date check is not made twice.
+MAX_DATE = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -55,6 +60,7 @@ class IngestStats:
     rejected: int = 0
     unauthorized: int = 0
     last_error: str | None = None
+    feeder: SpoolFeeder | None = None
 
     def report(self, app: Vigie) -> dict[str, Any]:
         enabled = secret_from_env(app.settings.web.ingest_token_env) is not None
@@ -85,6 +91,11 @@ async def handle_ingest(request: web.Request) -> web.Response:
         stats.unauthorized += 1
         return _error(401, "jeton d'ingestion manquant ou invalide / missing or invalid ingest token",
                       **{"WWW-Authenticate": 'Bearer realm="vigie-ingest"'})
+    unavailable = _unavailable(app)
+    if unavailable is not None:
+        stats.last_error = unavailable
+        return _error(503, f"{unavailable} : réessayez plus tard / store unavailable, retry later",
+                      **{"Retry-After": "5"})
     try:
         body = await request.json(loads=json.loads)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -134,30 +145,22 @@ async def handle_ingest(request: web.Request) -> web.Response:
     by_source: dict[str, list[tuple[int, Mention]]] = {}
     for index, mention in accepted:
         by_source.setdefault(mention.source, []).append((index, mention))
-    queued: list[tuple[int, Mention]] = []
+    pending: dict[str, list[tuple[int, Mention]]] = {}
     for source, group in by_source.items():
         known = app.store.known_external_ids(source, [m.external_id for _, m in group])
         for index, mention in group:
             if mention.external_id in known:
                 results[index] = {"index": index, "status": "duplicate", "external_id": mention.external_id}
             else:
-                queued.append((index, mention))
-        fresh = [m for _, m in group if m.external_id not in known]
-        if fresh:
-            await app.pipeline.put(fresh, source=source)
+                pending.setdefault(source, []).append((index, mention))
 
-    if wait and queued:
-        await _wait_until_stored(app, queued)
-    for index, mention in queued:
-        if mention.id is not None:
-            results[index] = {"index": index, "status": "stored", "external_id": mention.external_id, "id": mention.id}
-        elif wait and app.store.known_external_ids(mention.source, [mention.external_id]):
-            results[index] = {"index": index, "status": "duplicate", "external_id": mention.external_id}
-        else:
-            results[index] = {"index": index, "status": "queued", "external_id": mention.external_id}
-
+    not_stored: str | None = None
+    if pending and not wait:
+        not_stored = await _spool(app, pending, results, stats.feeder)
+    elif pending:
+        not_stored = await _store_now(app, pending, results)
     counts = {status: sum(1 for r in results if r["status"] == status)
-              for status in ("stored", "duplicate", "rejected", "queued")}
+              for status in ("stored", "duplicate", "rejected", "queued", "error")}
     stats.stored += counts["stored"]
     stats.duplicates += counts["duplicate"]
     stats.rejected += counts["rejected"]
@@ -166,7 +169,9 @@ async def handle_ingest(request: web.Request) -> web.Response:
         stats.last_error = f"item {first['index']}: {first['error']['field']}: {first['error']['problem']}"
         log.warning("ingest: %d of %d items rejected (first: %s)", counts["rejected"], len(items), stats.last_error)
     status = 200
-    if items and counts["rejected"] == len(items):
+    if not_stored is not None:
+        status = 503  # nothing of what is marked "error" was kept: the caller sends it again
+    elif items and counts["rejected"] == len(items):
         status = 400
     elif counts["rejected"]:
         status = 207  # some items in, some refused: each result says which and why
@@ -174,8 +179,10 @@ async def handle_ingest(request: web.Request) -> web.Response:
         status = 202
     return web.json_response(
         {"stored": counts["stored"], "duplicates": counts["duplicate"], "rejected": counts["rejected"],
-         "queued": counts["queued"], "results": results},
+         "queued": counts["queued"], "not_stored": counts["error"], "results": results}
+        | ({"error": f"{not_stored} : réessayez plus tard / store unavailable, retry later"} if not_stored else {}),
         status=status,
+        headers={"Retry-After": "5"} if not_stored else None,
     )
 
 
@@ -191,34 +198,138 @@ def _keep_rejected(app: Vigie, rejected: list[tuple[str, Any]]) -> None:
         log.warning("ingest: %d rejected items could not be kept for audit: %s", len(rejected), exc)
 
 
-async def _wait_until_stored(app: Vigie, queued: list[tuple[int, Mention]]) -> None:
-    """The pipeline sets `id` on each mention it stores; duplicates it drops are found in the store."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_SECONDS
-    pending = [m for _, m in queued]
-    checks = 0
-    while pending and loop.time() < deadline:
-        await asyncio.sleep(0.002 if checks < 50 else 0.02)
-        checks += 1
-        pending = [m for m in pending if m.id is None]
-        if pending and checks % 10 == 0 and app.pipeline.queue.empty():
-            # Queue drained but still no id: dropped as a duplicate of something stored meanwhile.
-            by_source: dict[str, list[Mention]] = {}
-            for mention in pending:
-                by_source.setdefault(mention.source, []).append(mention)
-            resolved = set()
-            for source, group in by_source.items():
-                for known in app.store.known_external_ids(source, [m.external_id for m in group]):
-                    resolved.add((source, known))
-            pending = [m for m in pending if m.id is None and (m.source, m.external_id) not in resolved]
+def _unavailable(app: Vigie) -> str | None:
+    """Why nothing can be taken now (shutting down, store refusing writes), in French; None: open."""
+    if app.stopping.is_set():
+        return "arrêt du service en cours"
+    if app.pipeline.fault is not None:
+        return f"stockage impossible ({app.pipeline.fault})"
+    return None
+
+
+def _not_stored(results: list[dict[str, Any]], group: list[tuple[int, Mention]], reason: str) -> None:
+    for index, mention in group:
+        results[index] = {"index": index, "status": "error", "external_id": mention.external_id,
+                          "error": {"field": "(store)", "problem": reason}}
+
+
+async def _store_now(
+    app: Vigie, pending: dict[str, list[tuple[int, Mention]]], results: list[dict[str, Any]]
+) -> str | None:
+    """Wait for the commit (up to WAIT_SECONDS): « stored » is only said of a committed mention; what
+    did not make it is answered as an error (503) for the caller to send again."""
+    futures = {source: await app.pipeline.submit([m for _, m in group], source=source)
+               for source, group in pending.items()}
+    done, _ = await asyncio.wait([asyncio.shield(f) for f in futures.values()], timeout=WAIT_SECONDS)
+    failure: str | None = None
+    for source, group in pending.items():
+        future = futures[source]
+        if not future.done():
+            failure = "pas encore enregistré dans le délai"
+            _not_stored(results, group, failure)
+            continue
+        error = future.exception()
+        if error is not None:
+            failure = getattr(error, "reason", None) or "erreur interne du traitement"
+            _not_stored(results, group, failure)
+            continue
+        stored_ids = {m.external_id: m.id for m in future.result()}
+        unseen = [m.external_id for _, m in group if m.external_id not in stored_ids]
+        known = app.store.known_external_ids(source, unseen) if unseen else set()
+        for index, mention in group:
+            if mention.external_id in stored_ids:
+                results[index] = {"index": index, "status": "stored", "external_id": mention.external_id,
+                                  "id": stored_ids[mention.external_id]}
+            elif mention.external_id in known:
+                results[index] = {"index": index, "status": "duplicate", "external_id": mention.external_id}
+            else:
+                results[index] = {"index": index, "status": "rejected", "external_id": mention.external_id,
+                                  "error": {"field": "(item)", "problem": "refused by the pipeline"}}
+    return failure
+
+
+async def _spool(
+    app: Vigie, pending: dict[str, list[tuple[int, Mention]]], results: list[dict[str, Any]],
+    feeder: SpoolFeeder | None,
+) -> str | None:
+    """`wait=false`: « queued » is said once the mentions are committed to the spool (they survive a
+    SIGTERM or a SIGKILL); the spool feeder hands them to the pipeline."""
+    try:
+        await asyncio.to_thread(_spool_all, app, pending)
+    except Exception as exc:
+        reason = store_fault(exc) or f"{type(exc).__name__}"
+        log.error("ingest: could not spool %d mentions: %s", sum(len(g) for g in pending.values()), reason)
+        for group in pending.values():
+            _not_stored(results, group, reason)
+        return reason
+    for group in pending.values():
+        for index, mention in group:
+            results[index] = {"index": index, "status": "queued", "external_id": mention.external_id}
+    if feeder is not None:
+        feeder.nudge()
+    return None
+
+
+def _spool_all(app: Vigie, pending: dict[str, list[tuple[int, Mention]]]) -> None:
+    with app.store.transaction():
+        for source, group in pending.items():
+            app.store.spool(source, [mention.to_dict() for _, mention in group])
+
+
+class SpoolFeeder:
+    """Hands spooled mentions to the pipeline, oldest first; the pipeline deletes each spool row in the
+    transaction that stores its mention, so after a crash the spool holds exactly what is not stored."""
+
+    def __init__(self, app: Host) -> None:
+        self.app = app
+        self.wake = asyncio.Event()
+        self.fed = 0
+        self.bad = 0
+
+    def nudge(self) -> None:
+        self.wake.set()
+
+    async def run(self) -> None:
+        last_id = 0
+        while True:
+            rows = self.app.store.spooled_after(last_id, limit=1000)
+            if not rows:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), 1.0)
+                continue
+            by_source: dict[str, tuple[list[Mention], list[int]]] = {}
+            for row_id, source, payload in rows:
+                try:
+                    mention = Mention.from_dict(json.loads(payload), default_source=source, now=MAX_DATE)
+                except Exception:
+                    # Checked before it was spooled: only a hand-edited row can get here.
+                    self.bad += 1
+                    log.exception("spooled mention #%d unreadable: moved to rejected_payloads", row_id)
+                    with self.app.store.transaction():
+                        self.app.store.reject(source, f"spool #{row_id}: unreadable", payload)
+                        self.app.store.unspool([row_id])
+                    continue
+                mentions, ids = by_source.setdefault(source, ([], []))
+                mentions.append(mention)
+                ids.append(row_id)
+            for source, (mentions, ids) in by_source.items():
+                await self.app.pipeline.put(mentions, source=source, spool_ids=ids)
+                self.fed += len(mentions)
+            last_id = rows[-1][0]
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "ok", "spooled": self.app.store.spool_size(), "fed": self.fed}
 
 
 INGEST: Key[IngestStats] = Key("ingest")
 
 
 def setup(host: Host) -> IngestStats:
-    stats = IngestStats()
+    feeder = SpoolFeeder(host)
+    stats = IngestStats(feeder=feeder)
     host.add_routes([web.post("/api/ingest", handle_ingest)])
     host.add_health("ingest", lambda: stats.report(host))
+    host.add_component("ingest:spool", feeder.run, health=feeder.health)
     host.provide(INGEST, stats)
     return stats

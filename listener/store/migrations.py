@@ -187,11 +187,20 @@ def _core_0004_counts_by_bucket(db: sqlite_utils.Database) -> None:
     )
 
 
+def _core_0005_ingest_spool(db: sqlite_utils.Database) -> None:
+    """Mentions answered « queued » by POST /api/ingest, kept until the pipeline has stored them."""
+    db.execute(
+        "CREATE TABLE ingest_spool (id INTEGER PRIMARY KEY, source TEXT NOT NULL, received_at TEXT NOT NULL, "
+        "payload TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS = [
     Migration("core_0001_initial", _core_0001_initial),
     Migration("core_0002_labels", _core_0002_labels),
     Migration("core_0003_rejected", _core_0003_rejected),
     Migration("core_0004_counts_by_bucket", _core_0004_counts_by_bucket),
+    Migration("core_0005_ingest_spool", _core_0005_ingest_spool),
 ]
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -19,6 +20,7 @@ import orjson
 import sqlite_utils
 
 from classifiers.types import Classification
+from listener.errors import VigieError
 from listener.models import Mention, Signal
 from listener.store.migrations import MIGRATIONS, Migration, migrate
 from listener.timeutil import parse_time, to_iso, utcnow
@@ -66,30 +68,134 @@ _INSERT_MENTION = (
 )
 
 
+class StoreOpenError(VigieError):
+    """The store file cannot be opened or migrated at start-up (shown without a traceback)."""
+
+
+class StoreUnavailable(Exception):
+    """The store cannot take writes right now (disk full, read-only, locked by another process).
+
+    Nothing was written: the caller keeps what it holds (a batch, a cursor) and tries again later;
+    /healthz says why, and ingest answers 503 meanwhile."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+# SQLite's messages for the faults that are the machine's, not the data's (sqlite3 maps them all to
+# OperationalError): French reason shown in /healthz and ingest answers.
+_FAULTS = (
+    ("database or disk is full", "disque plein"),
+    ("readonly", "base en lecture seule"),
+    ("read-only", "base en lecture seule"),
+    ("database is locked", "base verrouillée par un autre processus"),
+    ("database table is locked", "base verrouillée par un autre processus"),
+    ("disk i/o error", "erreur d'entrée-sortie du disque"),
+    ("unable to open", "fichier de la base inaccessible"),
+)
+
+
+def store_fault(exc: BaseException) -> str | None:
+    """The reason a write failed because of the store itself (retry later), or None (bad data)."""
+    if isinstance(exc, StoreUnavailable):
+        return exc.reason
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return "disque plein"
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
+        message = str(exc).lower()
+        for needle, reason in _FAULTS:
+            if needle in message:
+                return reason
+    return None
+
+
 class Store:
-    """The SQLite file. `migrations`: the schema to bring it to (the core tables by default; the daemon
-    and the CLI open it through `listener.areas.open_store`, which hands in every area's migrations)."""
+    """One SQLite file. Each thread gets its own connection (the event loop's, the pipeline's, the
+    evaluation's), so a write transaction on one thread never mixes with statements of another; SQLite's
+    write lock (BEGIN IMMEDIATE, busy timeout) lets one writer in at a time, in this process or another.
+
+    `migrations`: the schema to bring it to (the core tables by default; the daemon and the CLI open it
+    through `listener.areas.open_store`, which hands in every area's migrations)."""
 
     def __init__(
-        self, path: Path | str, *, migrate_schema: bool = True, migrations: Sequence[Migration] = MIGRATIONS
+        self, path: Path | str, *, migrate_schema: bool = True, migrations: Sequence[Migration] = MIGRATIONS,
+        busy_timeout_ms: int = 5000,
     ) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
+        self.memory = str(path) == ":memory:"
+        if not self.memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.conn = conn
+        self.busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        try:
+            self._primary = self._open()
+            self._local.conn = self._primary
+            self.applied_migrations = migrate(self.db, migrations) if migrate_schema else []
+        except sqlite3.Error as exc:
+            reason = store_fault(exc) or str(exc)
+            raise StoreOpenError(
+                f"base {self.path} inutilisable ({reason}) : vérifiez le disque et les droits / "
+                f"store {self.path} unusable: {exc}"
+            ) from exc
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path) if not self.memory else ":memory:", isolation_level=None,
+                               check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        # A 64 MB page cache keeps the mention indexes hot during bursts (default is 2 MB).
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        # 8 MB of page cache per connection (one per thread); the pipeline's writer takes more (bulk_writer).
+        conn.execute("PRAGMA cache_size=-8192")
         conn.execute("PRAGMA temp_store=MEMORY")
         # Checkpoint the WAL every ~40 MB rather than every 4 MB: fewer stalls during ingest bursts.
         conn.execute("PRAGMA wal_autocheckpoint=10000")
-        self._in_transaction = False
-        self.applied_migrations = migrate(self.db, migrations) if migrate_schema else []
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (an in-memory store has only one, shared)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._primary if self.memory else self._open()
+            self._local.conn = conn
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None or db.conn is not self.conn:
+            db = sqlite_utils.Database(self.conn)
+            self._local.db = db
+        return db
+
+    def bulk_writer(self) -> None:
+        """This thread writes the mention batches: a 64 MB page cache keeps the mention indexes hot during
+        bursts (the other threads' connections keep 8 MB, so memory stays bounded)."""
+        self.conn.execute("PRAGMA cache_size=-65536")
+
+    def reopen(self) -> None:
+        """Drop this thread's connection (the next use opens a fresh one): a connection SQLite opened on a
+        read-only file stays read-only after the file is writable again."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self.memory:
+            return
+        self._local.conn = None
+        self._local.db = None
+        with self._connections_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with suppress(sqlite3.Error):
+            conn.close()
+        if conn is self._primary:
+            self._primary = self._open()
+            self._local.conn = self._primary
 
     @classmethod
     def read_only(cls, path: Path | str) -> Store:
@@ -106,25 +212,37 @@ class Store:
         return store
 
     def close(self) -> None:
-        self.conn.close()
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            with suppress(sqlite3.Error):
+                conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic write; nested calls join the outer transaction."""
-        if self._in_transaction:
+        """One atomic write; nested calls (on the same thread) join the outer transaction."""
+        local = self._local
+        if getattr(local, "in_transaction", False):
             yield
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._in_transaction = True
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        local.in_transaction = True
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
         finally:
-            self._in_transaction = False
+            local.in_transaction = False
 
     # -- mentions ---------------------------------------------------------------------------------
 
@@ -315,6 +433,36 @@ class Store:
                 "INSERT INTO rejected_payloads (source, received_at, error, payload) VALUES (?, ?, ?, ?)",
                 [source, to_iso(utcnow()), error[:1000], text[:200_000]],
             )
+
+    # -- ingest spool -------------------------------------------------------------------------------
+
+    def spool(self, source: str, payloads: list[dict[str, Any]]) -> list[int]:
+        """Keep mentions answered « queued » durably until the pipeline stores them (one commit)."""
+        received = to_iso(utcnow())
+        ids = []
+        with self.transaction():
+            for payload in payloads:
+                cursor = self.conn.execute(
+                    "INSERT INTO ingest_spool (source, received_at, payload) VALUES (?, ?, ?)",
+                    [source, received, _dumps(payload)],
+                )
+                ids.append(cursor.lastrowid)
+        return ids
+
+    def spooled_after(self, after_id: int, limit: int = 1000) -> list[tuple[int, str, str]]:
+        """(id, source, payload JSON) of spooled mentions not stored yet, oldest first."""
+        return self.conn.execute(
+            "SELECT id, source, payload FROM ingest_spool WHERE id > ? ORDER BY id LIMIT ?", [after_id, limit]
+        ).fetchall()
+
+    def unspool(self, ids: list[int]) -> None:
+        """Called in the transaction that stores those mentions."""
+        if ids:
+            with self.transaction():
+                self.conn.executemany("DELETE FROM ingest_spool WHERE id = ?", [(i,) for i in ids])
+
+    def spool_size(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM ingest_spool").fetchone()[0]
 
     # -- cursors ----------------------------------------------------------------------------------
 
