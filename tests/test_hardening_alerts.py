@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from alerts import outbox
+from alerts.extension import ALERTS as ALERTS_AREA
 from listener.app import Vigie
 from listener.cli import main as cli
 from listener.timeutil import utcnow
@@ -20,7 +21,7 @@ from tests.fakes.webhook import FakeWebhook
 from tests.test_alerts_data import add_alert
 from tests.test_alerts_email import Inbox, free_port
 
-ALERTS = 5
+COUNT = 5
 
 
 def email_rows(app: Vigie, target: str) -> list[outbox.OutboxRow]:
@@ -57,8 +58,8 @@ async def test_smtp_down_for_long_alerts_fall_back_and_all_go_out_when_it_return
         app = Vigie(settings, deliver=True)
         await app.start()
         try:
-            worker = app.extensions["alerts.extension"].worker
-            for n in range(ALERTS):
+            worker = app.get(ALERTS_AREA).worker
+            for n in range(COUNT):
                 alert_id = add_alert(app.store, title=f"Crue de la Rive, alerte {n}")
                 notify_groups(app.store, settings, kind="alert", payload={"alert_ids": [alert_id]}, at=utcnow(),
                               severity="critical", idempotency_prefix=f"alert:{alert_id}", alert_id=alert_id,
@@ -66,10 +67,10 @@ async def test_smtp_down_for_long_alerts_fall_back_and_all_go_out_when_it_return
             worker.nudge()
             # Far past the old budget (8 attempts): still pending, never dead.
             await wait_for(lambda: all(r.attempts >= 12 for r in email_rows(app, "cellule@rivebelle.fr"))
-                           and len(email_rows(app, "cellule@rivebelle.fr")) == ALERTS, timeout=60)
+                           and len(email_rows(app, "cellule@rivebelle.fr")) == COUNT, timeout=60)
             assert all(r.state in ("pending", "sending") for r in email_rows(app, "cellule@rivebelle.fr"))
             # The fallback group's pager got one copy of each alert (its two failing addresses share it).
-            await wait_for(lambda: len({r["key"] for r in pager.receipts}) == ALERTS, timeout=20)
+            await wait_for(lambda: len({r["key"] for r in pager.receipts}) == COUNT, timeout=20)
             assert all(r["key"].startswith("secours:") for r in pager.receipts)
             assert all(r["signed"] for r in pager.receipts)
             async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{app.web_port}/healthz") as resp:
@@ -81,7 +82,7 @@ async def test_smtp_down_for_long_alerts_fall_back_and_all_go_out_when_it_return
 
             # SMTP is back: every alert goes out, without anyone touching anything.
             smtp.start()
-            await wait_for(lambda: sum("cellule@rivebelle.fr" in m[1] for m in inbox.messages) == ALERTS, timeout=30)
+            await wait_for(lambda: sum("cellule@rivebelle.fr" in m[1] for m in inbox.messages) == COUNT, timeout=30)
             await wait_for(lambda: all(r.state == "sent" for r in email_rows(app, "cellule@rivebelle.fr")), timeout=10)
             # A permanent refusal (550) is the only thing that stops a delivery; it is visible and retryable.
             await wait_for(lambda: all(r.state == "dead" for r in email_rows(app, "inconnu@rivebelle.fr")), timeout=30)

@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import timedelta
 
-from listener.app import Vigie
+from listener.app import EvaluationStep, Vigie
 from listener.clock import Clock, EvaluationWatch
 from listener.timeutil import utcnow
 from tests.fakes import wait_for
@@ -43,7 +43,8 @@ async def test_a_clock_stepped_back_an_hour_does_not_stop_the_evaluation(make_se
         seen.append(as_of)
         threads.add(threading.current_thread().name)
 
-    app.add_evaluation_step("probe", 99, probe)
+    # A last step of its own (steps come from the areas' manifests; this one is the test's probe).
+    app.evaluation_steps.append(EvaluationStep("probe", 99, probe))
     await app.start()
     try:
         await wait_for(lambda: len(seen) >= 3, timeout=20)
