@@ -142,6 +142,13 @@ class Store:
             ) from exc
 
     def _open(self) -> sqlite3.Connection:
+        uri = getattr(self, "read_only_uri", None)
+        if uri is not None:  # Store.read_only: every thread's connection is read-only too
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+            with self._connections_lock:
+                self._connections.append(conn)
+            return conn
         conn = sqlite3.connect(str(self.path) if not self.memory else ":memory:", isolation_level=None,
                                check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -203,11 +210,14 @@ class Store:
         daemon's connection stays the event loop's (nothing can be written through this one)."""
         store = cls.__new__(cls)
         store.path = Path(path)
-        conn = sqlite3.connect(f"{store.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=5000")
-        store.conn = conn
-        store.db = sqlite_utils.Database(conn)
-        store._in_transaction = False
+        store.memory = False
+        store.busy_timeout_ms = 5000
+        store.read_only_uri = f"{store.path.resolve().as_uri()}?mode=ro"
+        store._local = threading.local()
+        store._connections = []
+        store._connections_lock = threading.Lock()
+        store._primary = store._open()
+        store._local.conn = store._primary
         store.applied_migrations = []
         return store
 
