@@ -40,12 +40,12 @@ async def paging_and_restart(contract: Contract) -> None:
     """A backlog read a page per poll, cut by a restart, is stored whole and once."""
     first = [contract.add(i) for i in range(3)]
     app = await start(contract.settings(max_pages=1))
-    await wait_for(lambda: set(first) <= set(stored_ids(app, contract.name)), timeout=8)
+    await wait_for(lambda: set(first) <= set(stored_ids(app, contract.name)), timeout=30)
     backlog = [contract.add(i) for i in range(3, 17)]
-    await wait_for(lambda: len(set(stored_ids(app, contract.name)) & set(backlog)) >= 3, timeout=8)
+    await wait_for(lambda: len(set(stored_ids(app, contract.name)) & set(backlog)) >= 3, timeout=30)
     await app.stop()
     again = await start(contract.settings(max_pages=1))
-    await wait_for(lambda: set(first + backlog) <= set(stored_ids(again, contract.name)), timeout=12)
+    await wait_for(lambda: set(first + backlog) <= set(stored_ids(again, contract.name)), timeout=30)
     ids = stored_ids(again, contract.name)
     assert len(ids) == len(set(ids)) == len(first + backlog)
     await again.stop()
@@ -60,7 +60,7 @@ async def faults(contract: Contract, kinds: tuple[str, ...] = ("429", "429-bare"
     for n, kind in enumerate(kinds):
         contract.fake.inject(kind, path=contract.fault_path, times=2)
         expected.append(contract.add(100 + n))
-        await wait_for(lambda: expected[-1] in stored_ids(app, contract.name), timeout=10)
+        await wait_for(lambda: expected[-1] in stored_ids(app, contract.name), timeout=30)
     assert {"429", "429-bare"} & set(kinds) <= set(contract.fake.faults_served)
     if "429" in kinds:
         assert source.health.extra["rate_limited"] >= 2
@@ -77,14 +77,14 @@ async def token_expiry(contract: Contract) -> None:
     await wait_for(lambda: kept in stored_ids(app, contract.name))
     contract.revoke()
     lost_while_expired = contract.add(201)
-    await wait_for(lambda: source.health.extra.get("auth") == "refused", timeout=8)
+    await wait_for(lambda: source.health.extra.get("auth") == "refused", timeout=30)
     assert source.health.state in ("degraded", "failing") and source.health.last_error
     requests = len(contract.fake.requests)
     polls = source.health.extra["polls"]
     await wait_for(lambda: source.health.extra["polls"] >= polls + 3)
     assert len(contract.fake.requests) - requests <= 2  # paused, not hammering
     contract.renew()
-    await wait_for(lambda: lost_while_expired in stored_ids(app, contract.name), timeout=10)
+    await wait_for(lambda: lost_while_expired in stored_ids(app, contract.name), timeout=30)
     await wait_for(lambda: source.health.extra.get("auth") == "ok")
     await app.stop()
 

@@ -70,7 +70,7 @@ async def test_smtp_down_for_long_alerts_fall_back_and_all_go_out_when_it_return
                            and len(email_rows(app, "cellule@rivebelle.fr")) == COUNT, timeout=60)
             assert all(r.state in ("pending", "sending") for r in email_rows(app, "cellule@rivebelle.fr"))
             # The fallback group's pager got one copy of each alert (its two failing addresses share it).
-            await wait_for(lambda: len({r["key"] for r in pager.receipts}) == COUNT, timeout=20)
+            await wait_for(lambda: len({r["key"] for r in pager.receipts}) == COUNT, timeout=30)
             assert all(r["key"].startswith("secours:") for r in pager.receipts)
             assert all(r["signed"] for r in pager.receipts)
             async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{app.web_port}/healthz") as resp:
@@ -83,7 +83,7 @@ async def test_smtp_down_for_long_alerts_fall_back_and_all_go_out_when_it_return
             # SMTP is back: every alert goes out, without anyone touching anything.
             smtp.start()
             await wait_for(lambda: sum("cellule@rivebelle.fr" in m[1] for m in inbox.messages) == COUNT, timeout=30)
-            await wait_for(lambda: all(r.state == "sent" for r in email_rows(app, "cellule@rivebelle.fr")), timeout=10)
+            await wait_for(lambda: all(r.state == "sent" for r in email_rows(app, "cellule@rivebelle.fr")), timeout=30)
             # A permanent refusal (550) is the only thing that stops a delivery; it is visible and retryable.
             await wait_for(lambda: all(r.state == "dead" for r in email_rows(app, "inconnu@rivebelle.fr")), timeout=30)
             dead = email_rows(app, "inconnu@rivebelle.fr")

@@ -114,7 +114,7 @@ async def test_disk_full_nothing_answered_stored_is_missing_and_the_cursor_waits
         assert app.store.get_cursor("mastodon-x") is None
         # Room again: the held batches go in by themselves, the cursor follows, health is back.
         filler.unlink()
-        await wait_for(lambda: app.store.get_cursor("mastodon-x") == "after-900", timeout=15)
+        await wait_for(lambda: app.store.get_cursor("mastodon-x") == "after-900", timeout=30)
         assert "id-900" in stored_ids(db)
         status, health = await healthz(app)
         assert health["components"]["pipeline"]["state"] == "running" or "store_fault" not in health["components"]["pipeline"]
@@ -161,11 +161,11 @@ async def test_read_only_store_is_reported_and_nothing_is_answered_queued(tmp_pa
     assert stored_ids(db) == {"id-1"}
     read_only(app, False)
     # Writable again: the batch held since then is stored without anyone re-sending it.
-    await wait_for(lambda: "id-3" in stored_ids(db), timeout=15)
-    await wait_for(lambda: app.pipeline.fault is None, timeout=5)
+    await wait_for(lambda: "id-3" in stored_ids(db), timeout=30)
+    await wait_for(lambda: app.pipeline.fault is None, timeout=30)
     status, body = await ingest(app, [mention(4, source="outil").to_dict()], query="?wait=false")
     assert status == 202
-    await wait_for(lambda: "id-4" in stored_ids(db), timeout=10)
+    await wait_for(lambda: "id-4" in stored_ids(db), timeout=30)
     await app.stop()
 
 
@@ -201,7 +201,7 @@ async def test_a_foreign_write_lock_neither_freezes_healthz_nor_loses_a_mention(
         # A source's batch and an ingest call arrive while the other process holds the lock.
         await app.pipeline.put([mention(1, source="mastodon-x")], source="mastodon-x", cursor="c-1")
         pending_ingest = asyncio.create_task(ingest(app, [mention(2, source="outil").to_dict()]))
-        await wait_for(lambda: app.pipeline.fault is not None, timeout=10)
+        await wait_for(lambda: app.pipeline.fault is not None, timeout=30)
         status, health = await healthz(app)
         # /healthz answered while the lock is still held (the holder waits for our word).
         assert holder.poll() is None
@@ -215,13 +215,13 @@ async def test_a_foreign_write_lock_neither_freezes_healthz_nor_loses_a_mention(
     # Either committed once the lock went (200, stored) or not in time, and then said so (503, send again).
     assert (status, body["stored"]) == (200, 1) or (
         status == 503 and body["results"][0]["error"]["problem"] == "base verrouillée par un autre processus")
-    await wait_for(lambda: app.store.get_cursor("mastodon-x") == "c-1", timeout=10)
-    await wait_for(lambda: app.pipeline.fault is None, timeout=10)
+    await wait_for(lambda: app.store.get_cursor("mastodon-x") == "c-1", timeout=30)
+    await wait_for(lambda: app.pipeline.fault is None, timeout=30)
     if status == 503:  # what a caller does with a 503: send again
         status, body = await ingest(app, [mention(2, source="outil").to_dict()])
         assert status == 200 and body["stored"] + body["duplicates"] == 1
     assert {"id-1", "id-2"} <= stored_ids(db)
-    await wait_for(lambda: app.pipeline.fault is None, timeout=5)
+    await wait_for(lambda: app.pipeline.fault is None, timeout=30)
     assert (await healthz(app))[1]["components"]["pipeline"].get("store_fault") is None
     await app.stop()
 

@@ -214,7 +214,7 @@ async def test_the_daemon_publishes_live_through_its_component(live, masto, pds,
     crisis.enter(app.store, settings, "vigilance", "Claire", "Grève annoncée", T)  # humour held in vigilance
     await app.start()
     try:
-        await wait_for(lambda: posting_queue.get_post(app.store, m)["state"] == "published", timeout=5)
+        await wait_for(lambda: posting_queue.get_post(app.store, m)["state"] == "published", timeout=30)
         assert posting_queue.get_post(app.store, joke)["state"] == "held"
         assert pds.created == []
         async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{app.web_port}/api/posts",

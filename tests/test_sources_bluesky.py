@@ -92,7 +92,7 @@ async def test_rate_limits_and_errors_do_not_lose_posts(make_settings, fake):
     await wait_for(lambda: app.store.count_mentions() == 1)
     fake.inject("429", "429", "429", "500", "malformed", "truncated", path="/xrpc/")
     posts = [fake.add_post(f"Rivebelle après la tempête {i}", at=T0 + timedelta(minutes=3, seconds=i)) for i in range(12)]
-    await wait_for(lambda: {p["uri"] for p in posts} <= set(stored(app)), timeout=8)
+    await wait_for(lambda: {p["uri"] for p in posts} <= set(stored(app)), timeout=30)
     assert source.health.extra["rate_limited"] >= 3 and source.health.extra["retries"] >= 2
     assert app.store.count_mentions() == 13
     await app.stop()

@@ -61,7 +61,7 @@ async def test_every_collector_end_to_end_with_one_api_down(make_settings, monke
     def stored() -> set[tuple[str, str]]:
         return set(app.store.conn.execute("SELECT source, external_id FROM mentions").fetchall())
 
-    await wait_for(lambda: expected <= stored(), timeout=8)
+    await wait_for(lambda: expected <= stored(), timeout=30)
     broken_source = next(s for s in app.sources if s.name == "reddit-en-panne")
     await wait_for(lambda: broken_source.health.consecutive_errors >= 3)
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{app.web_port}/healthz") as response:

@@ -49,7 +49,7 @@ async def test_page_posts_comments_replies_and_tags(make_settings, fake, monkeyp
     answer = fake.fb_comment(own["id"], "La Ville vous répond : réouverture lundi", at(11), author=(PAGE, "Ville"))
     app = await contract.start(fb_settings(make_settings, fake))
     wanted = {visitor["id"], tagged["id"], reply["id"], *(c["id"] for c in comments)}
-    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "facebook-ville")), timeout=8)
+    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "facebook-ville")), timeout=30)
     ids = set(contract.stored_ids(app, "facebook-ville"))
     assert own["id"] not in ids and answer["id"] not in ids  # the Page's own words are not mentions
     mentions = {m.external_id: m for m in app.store.recent_mentions(50)}

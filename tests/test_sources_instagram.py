@@ -52,7 +52,7 @@ async def test_comments_replies_tags_and_hashtags(make_settings, fake, monkeypat
     tagged_media = fake.ig_media("/17843000000000001/recent_media", "Coucher de soleil #rivebelle", at(4), username=None)
     app = await contract.start(ig_settings(make_settings, fake, hashtags=["Rivebelle"]))
     wanted = {with_reply["id"], reply["id"], tagged["id"], tagged_media["id"], *(c["id"] for c in comments)}
-    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "instagram-ville")), timeout=8)
+    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "instagram-ville")), timeout=30)
     mentions = {m.external_id: m for m in app.store.recent_mentions(50)}
     assert own["id"] not in mentions
     assert mentions[with_reply["id"]].author_handle == "@habitante" and mentions[with_reply["id"]].created_at == at(8)

@@ -98,7 +98,7 @@ async def test_drops_every_n_messages_lose_and_double_nothing(make_settings, fak
     app.store.set_cursor("jetstream-fr", str(T0_US - 1))
     await app.start()
     source = app.sources[0]
-    await wait_for(lambda: app.store.get_cursor("jetstream-fr") == str(events[-1]["time_us"]), timeout=20)
+    await wait_for(lambda: app.store.get_cursor("jetstream-fr") == str(events[-1]["time_us"]), timeout=30)
     await app.drain_pipeline()
     ids = stored_ids(app)
     assert len(ids) == len(set(ids)) == len(wanted)

@@ -127,7 +127,7 @@ async def test_faults_are_retried_and_nothing_is_lost(make_settings, fake, fault
     await wait_for(lambda: len(texts(app)) == 1)
     fake.inject(fault, path="/api/v1/timelines/tag/", times=2, delay=1.0)
     new = [fake.add_status(f"après la panne {i}", tags=["Rivebelle"]) for i in range(7)]
-    await wait_for(lambda: len(texts(app)) == 8, timeout=8)
+    await wait_for(lambda: len(texts(app)) == 8, timeout=30)
     assert fake.faults_served == [fault, fault]
     assert {s["id"] for s in new} <= set(texts(app))
     key = "rate_limited" if fault == "429" else "retries"

@@ -65,7 +65,7 @@ async def test_after_pagination_duplicates_and_a_429_storm(make_settings, fake):
     # Out-of-order creation times and the same post seen on two pages are both absorbed.
     burst = [fake.add_post(f"Rivebelle fil {i}", subreddit="france", at=T0 + timedelta(hours=2, seconds=(i * 37) % 19))
              for i in range(19)]
-    await wait_for(lambda: {b["name"] for b in burst} <= set(stored(app)), timeout=8)
+    await wait_for(lambda: {b["name"] for b in burst} <= set(stored(app)), timeout=30)
     assert app.store.count_mentions() == 20
     assert any("after" in h.query for h in fake.hits("/search.json"))
     assert source.health.extra["rate_limited"] >= 3

@@ -69,7 +69,7 @@ async def test_broken_feeds_lose_nothing_and_refetch_in_full(make_settings, fake
     fake.inject(fault, path="/feeds/presse.xml", times=4 if fault == "malformed" else 2, delay=1.0)
     items = [fake.add_item("presse.xml", f"Rivebelle, brève {i}", "<p>" + "texte " * 50 + "</p>") for i in range(10)]
     other = fake.add_item("atom.xml", "Rivebelle pendant la panne", "ailleurs")
-    await wait_for(lambda: {i["guid"] for i in items} | {other["guid"]} <= set(stored(app)), timeout=8)
+    await wait_for(lambda: {i["guid"] for i in items} | {other["guid"]} <= set(stored(app)), timeout=30)
     await wait_for(lambda: not fake.faults)
     assert app.store.count_mentions() == 11
     if fault == "malformed":

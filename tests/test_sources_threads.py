@@ -45,7 +45,7 @@ async def test_search_and_replies_end_to_end(make_settings, fake, monkeypatch):
     own = fake.threads_post(f"/{post['id']}/conversation", "Avec plaisir", at(13), username="ville")
     app = await contract.start(th_settings(make_settings, fake, initial_pages=3))
     wanted = {*(f["id"] for f in found), *(r["id"] for r in replies)}
-    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "threads-ville")), timeout=8)
+    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "threads-ville")), timeout=30)
     assert own["id"] not in contract.stored_ids(app, "threads-ville")
     m = {m.external_id: m for m in app.store.recent_mentions(50)}[found[0]["id"]]
     assert m.author_handle == "@habitant" and m.url == found[0]["permalink"] and m.created_at == at(0)
@@ -64,7 +64,7 @@ async def test_daily_query_budget_is_never_exceeded_and_empty_queries_are_free(m
                            watched_posts=0)
     app = await contract.start(settings)
     source = app.sources[0]
-    await wait_for(lambda: source.health.extra["search_budget"]["exhausted"], timeout=8)
+    await wait_for(lambda: source.health.extra["search_budget"]["exhausted"], timeout=30)
     counted = [r for r in fake.hits("/keyword_search") if r.query["q"] == ["Rivebelle"]]
     assert len(counted) == 3 and source.health.extra["search_budget"]["used"] == 3
     polls = source.health.extra["polls"]

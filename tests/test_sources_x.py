@@ -47,7 +47,7 @@ async def test_mentions_and_search_end_to_end(make_settings, fake, monkeypatch):
     app = await contract.start(x_settings(make_settings, fake, queries=['"Rivebelle" lang:fr'], page_size=10,
                                           initial_pages=2))
     wanted = {found["id"], *(m["id"] for m in mention)}
-    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "x-ville")), timeout=8)
+    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "x-ville")), timeout=30)
     stored = {m.external_id: m for m in app.store.recent_mentions(50)}
     m = stored[found["id"]]
     assert m.author_handle == "@meteo" and m.url == f"https://x.com/meteo/status/{found['id']}"
@@ -69,7 +69,7 @@ async def test_monthly_spend_cap_is_never_exceeded_even_across_restarts(make_set
     settings = x_settings(make_settings, fake, page_size=5, monthly_spend_cap=cap, initial_pages=10, max_pages=10)
     app = await contract.start(settings)
     source = app.sources[0]
-    await wait_for(lambda: source.health.extra["spend"]["capped"], timeout=8)
+    await wait_for(lambda: source.health.extra["spend"]["capped"], timeout=30)
     assert fake.billed <= cap + 1e-9 and source.health.extra["spend"]["spent_usd"] <= cap
     await app.stop()
     for i in range(40, 50):

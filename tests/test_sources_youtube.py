@@ -47,7 +47,7 @@ async def test_comments_replies_and_search_with_quota_in_health(make_settings, f
     video = fake.add_video("Rivebelle : les inondations de la nuit", "Reportage de la télé locale", at(2))
     app = await contract.start(yt_settings(make_settings, fake, queries=["Rivebelle"], initial_pages=3))
     wanted = {first["id"], reply["id"], f"video:{video['id']['videoId']}", *(o["id"] for o in others)}
-    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "youtube-ville")), timeout=8)
+    await wait_for(lambda: wanted <= set(contract.stored_ids(app, "youtube-ville")), timeout=30)
     assert own["id"] not in contract.stored_ids(app, "youtube-ville")
     mentions = {m.external_id: m for m in app.store.recent_mentions(50)}
     m = mentions[first["id"]]
@@ -70,7 +70,7 @@ async def test_daily_quota_is_never_exceeded_and_is_remembered_after_a_restart(m
     settings = yt_settings(make_settings, fake, queries=["Rivebelle"], daily_quota=205)
     app = await contract.start(settings)
     source = app.sources[0]
-    await wait_for(lambda: source.health.extra["quota"]["exhausted"], timeout=8)
+    await wait_for(lambda: source.health.extra["quota"]["exhausted"], timeout=30)
     assert fake.spent <= 205 and len(fake.hits("/search")) == 2
     polls = source.health.extra["polls"]
     await wait_for(lambda: source.health.extra["polls"] >= polls + 3)
@@ -88,7 +88,7 @@ async def test_quota_exceeded_answer_stops_until_the_reset(make_settings, fake, 
     fake.daily_quota = 0  # the project's quota is spent elsewhere: 403 quotaExceeded
     app = await contract.start(yt_settings(make_settings, fake))
     source = app.sources[0]
-    await wait_for(lambda: source.health.extra["quota"]["exhausted"], timeout=8)
+    await wait_for(lambda: source.health.extra["quota"]["exhausted"], timeout=30)
     requests = len(fake.requests)
     polls = source.health.extra["polls"]
     await wait_for(lambda: source.health.extra["polls"] >= polls + 3)
