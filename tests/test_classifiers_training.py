@@ -13,6 +13,9 @@ from click.testing import CliRunner
 from classifiers import abuse_training
 from classifiers.abuse import DEFAULT_MODEL
 from listener.cli import main
+from tests.conftest import needs_shared
+
+pytestmark = needs_shared
 
 
 def test_retraining_abuse_gives_the_shipped_model(tmp_path):

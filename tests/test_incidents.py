@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from listener.app import Vigie
 from listener.cli import main as vigie_cli
+from listener.clock import ReplayClock
 from rules import actions
 from rules.incidents import acknowledge_incident, incident_rows, resolve_incident, silence_incident
 from tests.test_rules_types import T0, alerts, engine_for, labelled, outbox, signal
@@ -212,8 +213,10 @@ def test_message_snapshot_is_frozen_when_queued(store, make_settings):
 async def test_incidents_api_lists_and_shows_with_timeline(make_settings, monkeypatch):
     monkeypatch.setenv("VIGIE_API_TOKEN", "secret")
     auth = {"Authorization": "Bearer secret"}
+    # A clock that never starts keeps the daemon's own per-minute pass (at wall-clock now) from taking the
+    # signal before the test's pass at T0: only the test evaluates.
     app = Vigie(make_settings(pipeline={"classify": False}, rules={
-        "groups": {"cellule": {"console": True}}, "rules": [SPIKE], "group_wait_seconds": 0}))
+        "groups": {"cellule": {"console": True}}, "rules": [SPIKE], "group_wait_seconds": 0}), clock=ReplayClock())
     await app.start()
     try:
         app.store.add_signals([signal("spike", "topic:transport", observed=20)])

@@ -21,8 +21,11 @@ import pytest
 
 from classifiers.language import detect_language
 from listener.timeutil import parse_time
+from tests.conftest import needs_shared
 from tests.fakes.fixtures import FIXTURES, NOW, FixtureServer, Harness, feedparser_content_type, load, meta
 from tests.fakes.jetstream import FakeJetstream
+
+pytestmark = needs_shared
 
 MASTODON = sorted(p.name for p in (FIXTURES / "mastodon").glob("*.json") if not p.name.endswith(".meta.json"))
 REDDIT = sorted(p.name for p in (FIXTURES / "reddit").glob("*.json") if not p.name.endswith(".meta.json"))
