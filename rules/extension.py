@@ -241,28 +241,27 @@ async def api_incident(request: web.Request) -> web.Response:
     return web.json_response({"incident": incidents.incident_dict(app.store, incident, timeline=True)})
 
 
-async def api_incident_ack(request: web.Request) -> web.Response:
+async def _incident_action(request: web.Request, act, key: str, done_text: str, refused_text: str) -> web.Response:
+    """Acknowledge or resolve one incident: 404 when unknown, 409 when already in that state or closed."""
     require_api_token(request)
     app = get_app(request)
     incident_id = _incident_id(request)
     body = await _body(request)
     if incidents.load_incident(app.store, incident_id) is None:
         raise _not_found(incident_id)
-    done = incidents.acknowledge_incident(app.store, incident_id, _actor(request, body), app.clock.now())
-    message = "incident pris en charge" if done else "incident déjà pris en charge ou clos"
-    return web.json_response({"id": incident_id, "acknowledged": done, "message": message}, status=200 if done else 409)
+    done = act(app.store, incident_id, _actor(request, body), app.clock.now())
+    message = done_text if done else refused_text
+    return web.json_response({"id": incident_id, key: done, "message": message}, status=200 if done else 409)
+
+
+async def api_incident_ack(request: web.Request) -> web.Response:
+    return await _incident_action(request, incidents.acknowledge_incident, "acknowledged",
+                                  "incident pris en charge", "incident déjà pris en charge ou clos")
 
 
 async def api_incident_resolve(request: web.Request) -> web.Response:
-    require_api_token(request)
-    app = get_app(request)
-    incident_id = _incident_id(request)
-    body = await _body(request)
-    if incidents.load_incident(app.store, incident_id) is None:
-        raise _not_found(incident_id)
-    done = incidents.resolve_incident(app.store, incident_id, _actor(request, body), app.clock.now())
-    message = "incident clos" if done else "incident déjà clos"
-    return web.json_response({"id": incident_id, "resolved": done, "message": message}, status=200 if done else 409)
+    return await _incident_action(request, incidents.resolve_incident, "resolved",
+                                  "incident clos", "incident déjà clos")
 
 
 async def api_incident_silence(request: web.Request) -> web.Response:
