@@ -23,14 +23,22 @@ class CrisisTransitionError(VigieError, ValueError):
     """A change of level the configuration does not allow (message in French, for the operator)."""
 
 
-def current_state(store: Store) -> dict[str, Any]:
-    """The level in force: state, since (ISO), reason, actor (and when the last critical alert came)."""
+def recorded_state(store: Store) -> dict[str, Any] | None:
+    """The level last recorded (state, since, reason, actor, last_critical_at), None before any change."""
     row = store.conn.execute(
         "SELECT state, since, reason, actor, last_critical_at FROM crisis_state WHERE id = 1"
     ).fetchone()
     if row is None:
-        return {"state": "normal", "since": None, "reason": "", "actor": SYSTEM_ACTOR, "last_critical_at": None}
+        return None
     return dict(zip(("state", "since", "reason", "actor", "last_critical_at"), row, strict=True))
+
+
+def current_state(store: Store) -> dict[str, Any]:
+    """The level in force: state, since (ISO), reason, actor (and when the last critical alert came)."""
+    recorded = recorded_state(store)
+    if recorded is None:
+        return {"state": "normal", "since": None, "reason": "", "actor": SYSTEM_ACTOR, "last_critical_at": None}
+    return recorded
 
 
 def allowed_targets(config: CrisisSettings, state: str) -> list[str]:

@@ -19,6 +19,8 @@ from listener.french import CRISIS_BANNER_FR, fr_number
 from listener.logging_setup import configure_logging
 from listener.runner import run_daemon
 from listener.timeutil import parse_time
+from rules.crisis_state import recorded_state
+from rules.posting_queue import summary as posts_summary
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
@@ -154,14 +156,15 @@ def _print_demo_summary(app: Vigie) -> None:
     ).fetchall()
     names = {"critical": "critiques", "warning": "avertissements", "info": "informations"}
     click.echo("  Alertes : " + (", ".join(f"{n} {names.get(sev, sev)}" for sev, n in alerts) or "aucune"))
-    crisis = conn.execute("SELECT state, since, reason FROM crisis_state WHERE id = 1").fetchone()
+    crisis = recorded_state(app.store)
     if crisis:
-        local = parse_time(crisis[1]).astimezone(app.tz)
-        click.echo(f"  Mode de crise : {CRISIS_BANNER_FR.get(crisis[0], crisis[0])} depuis le {local:%d/%m %H:%M} — {crisis[2]}")
-    if conn.execute("SELECT name FROM sqlite_master WHERE name = 'scheduled_posts'").fetchone():
-        held = conn.execute("SELECT count(*) FROM scheduled_posts WHERE state = 'held'").fetchone()[0]
-        published = conn.execute("SELECT count(*) FROM scheduled_posts WHERE state LIKE 'published%'").fetchone()[0]
-        click.echo(f"  Publications programmées : {published} publiée(s), {held} retenue(s) par la politique de crise")
+        local = parse_time(crisis["since"]).astimezone(app.tz)
+        banner = CRISIS_BANNER_FR.get(crisis["state"], crisis["state"])
+        click.echo(f"  Mode de crise : {banner} depuis le {local:%d/%m %H:%M} — {crisis['reason']}")
+    posts = posts_summary(app.store)
+    held = posts.get("held", 0)
+    published = posts.get("published", 0) + posts.get("published-dry-run", 0)
+    click.echo(f"  Publications programmées : {published} publiée(s), {held} retenue(s) par la politique de crise")
 
 
 @click.command()
@@ -183,9 +186,9 @@ def status(config_path: Path | None, url: str | None) -> None:
     others = {name: n for name, n in stats["per_source"].items() if name not in {s.name for s in settings.sources}}
     for name, count in others.items():
         click.echo(f"  {name:<24} (mentions reçues : {fr_number(count)})")
-    crisis = store.conn.execute("SELECT state, since, reason, actor FROM crisis_state WHERE id = 1").fetchone()
+    crisis = recorded_state(store)
     if crisis:
-        click.echo(f"Mode de crise : {crisis[0]} depuis {crisis[1]} ({crisis[2]} — {crisis[3]})")
+        click.echo(f"Mode de crise : {crisis['state']} depuis {crisis['since']} ({crisis['reason']} — {crisis['actor']})")
     else:
         click.echo("Mode de crise : normal")
     open_alerts = store.conn.execute("SELECT count(*) FROM alerts WHERE status = 'open'").fetchone()[0]
