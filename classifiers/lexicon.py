@@ -15,11 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from nltk.stem.snowball import FrenchStemmer
-
-from classifiers.text import NEGATORS, Prepared, prepare
+from classifiers.text import NEGATORS, Prepared, prepare, stem
 
 # Function words skipped on both sides of a match (folded forms).
 SKIP: frozenset[str] = frozenset(
@@ -31,15 +28,6 @@ SKIP: frozenset[str] = frozenset(
 )
 # How many tokens before a match may hold the negator that governs it ("n'est pas du tout un scandale").
 NEGATION_WINDOW = 4
-
-_stemmer = FrenchStemmer()
-
-
-@lru_cache(maxsize=50_000)
-def _tag_stem(folded_tag: str) -> str:
-    """Stem of a one-word hashtag, so "#inondation" matches like "inondation"."""
-    return _stemmer.stem(folded_tag) if folded_tag.isalpha() and len(folded_tag) > 2 else folded_tag
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -75,7 +63,7 @@ class View:
         if prepared.hashtags:
             for k, word in enumerate(words):
                 if word[0] == "#" and len(word) > 1:
-                    stems[k] = _tag_stem(word[1:])
+                    stems[k] = stem(word[1:])  # "#inondation" matches like "inondation"
         self.positions = positions
         self.stems = stems
         self.words = words
@@ -163,7 +151,7 @@ class PhraseLexicon:
         n = len(stems)
         positions = view.positions
         covered = -1  # content index up to which a longer match already consumed the words
-        for i in [i for i, stem in enumerate(stems) if stem in keys]:
+        for i in [i for i, key in enumerate(stems) if key in keys]:
             if i <= covered:
                 continue
             single, deeper = first[stems[i]]

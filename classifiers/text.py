@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from nltk.stem.snowball import FrenchStemmer
+import Stemmer
 
 from listener.textfold import fold
 
@@ -37,6 +38,7 @@ __all__ = [
     "is_stopword",
     "prepare",
     "prepare_many",
+    "stem",
 ]
 
 
@@ -104,15 +106,28 @@ _LOW = "a-zß-öø-ÿœ"
 _HASHTAG_PART_RE = re.compile(rf"[{_UP}]+(?=[{_UP}][{_LOW}])|[{_UP}]?[{_LOW}]+|[{_UP}]+|\d+|[^\W\d_]+")
 _PUNCT_START = frozenset(".,;:!?…()[]{}\"«»—–/|")
 
-_stemmer = FrenchStemmer()
+# Snowball's French algorithm through PyStemmer (libstemmer in C): 8x faster than nltk's pure-Python
+# FrenchStemmer, and importing it does not import nltk (whose __init__ pulls scipy.stats: ~3 s of start-up).
+# A Stemmer object is not thread-safe, so each thread gets its own.
+_stemmers = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    stemmer = getattr(_stemmers, "french", None)
+    if stemmer is None:
+        stemmer = _stemmers.french = Stemmer.Stemmer("french", 0)  # no internal cache: stem() has one
+    return stemmer
 
 
 @lru_cache(maxsize=200_000)
-def _stem(folded_token: str) -> str:
+def stem(folded_token: str) -> str:
     """Snowball stem of a plain word; other tokens (#tags, @user, emoji, punctuation) stay as they are."""
     if folded_token.isalpha() and len(folded_token) > 2:
-        return _stemmer.stem(folded_token)
+        return _stemmer().stemWord(folded_token)
     return folded_token
+
+
+_stem = stem  # the name sentiment.py imports
 
 
 def _hashtag_parts(tag: str) -> list[str]:
@@ -213,7 +228,7 @@ def prepare(text: str) -> Prepared:
     """Tokenise one text for every classifier (see the module docstring for the conventions)."""
     tokens, tags = _tokenize(_normalise(text))
     folded = [token if token.isascii() else (fold(token) or token) for token in tokens]
-    stems = [_stem(token) for token in folded]
+    stems = [stem(token) for token in folded]
     return Prepared(text, tokens, folded, stems, _negation(folded), tags)
 
 

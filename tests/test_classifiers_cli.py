@@ -120,3 +120,21 @@ def test_classify_keeps_one_output_line_per_input_line(config):
                                 input="Bonjour\rà tous\nIncendie rue Pasteur, les pompiers arrivent\n")
     assert result.exit_code == 0
     assert result.stdout.split("\n")[:2] == ["", "incendie"]
+
+
+# Libraries `vigie classify` must not import: each costs seconds of start-up (bench/bench_classify.py).
+NOT_AT_START_UP = ("nltk",)
+
+
+def test_classify_starts_without_the_heavy_libraries_it_does_not_need(config):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom listener.cli import main\n"
+            f"result = CliRunner().invoke(main, ['classify', '--field', 'hostile', '--config', {str(config)!r}],"
+            " input='Je vais tuer les élus\\n')\n"
+            "assert result.exit_code == 0 and result.stdout == '1\\n', result.output\n"
+            "print('\\n'.join(sorted(sys.modules)))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                                cwd=REPO_ROOT).stdout.split())
+    assert not [name for name in NOT_AT_START_UP if name in loaded]
