@@ -224,10 +224,20 @@ def _negation(folded: list[str]) -> list[bool]:
     return negated
 
 
+def _fold_tokens(tokens: list[str]) -> list[str]:
+    return [token if token.isascii() else (fold(token) or token) for token in tokens]
+
+
+def folded_tokens(text: str) -> list[str]:
+    """`prepare(text).folded` alone, without stems and negation: what term extraction (trends, the
+    new-term detector) reads, at a third of the cost."""
+    return _fold_tokens(_tokenize(_normalise(text))[0])
+
+
 def prepare(text: str) -> Prepared:
     """Tokenise one text for every classifier (see the module docstring for the conventions)."""
     tokens, tags = _tokenize(_normalise(text))
-    folded = [token if token.isascii() else (fold(token) or token) for token in tokens]
+    folded = _fold_tokens(tokens)
     stems = [stem(token) for token in folded]
     return Prepared(text, tokens, folded, stems, _negation(folded), tags)
 

@@ -42,6 +42,8 @@ T = TypeVar("T")
 
 # After a long stop or a clock jumping ahead, the evaluation catches up on this many minutes at most.
 MAX_CATCH_UP_MINUTES = 60
+# Live, between two passes, the steps read what was stored since their last read this often (seconds).
+ABSORB_EVERY_SECONDS = 5.0
 
 
 @dataclass
@@ -49,6 +51,8 @@ class EvaluationStep:
     name: str
     order: int
     run: Callable[[datetime], Any]
+    # Between passes: read and prepare what was stored since (so the pass does not read a minute at once).
+    absorb: Callable[[], Any] | None = None
 
 
 @dataclass
@@ -143,14 +147,17 @@ class Vigie:
         self._registering(f"component {name}")
         self.components.append(Supervised(name=name, run=run, health=health, finite=finite))
 
-    def add_evaluation_step(self, name: str, run: Callable[[datetime], Any]) -> None:
-        """A per-minute step, run in the order the areas' manifests declare (`evaluation={name: order}`)."""
+    def add_evaluation_step(self, name: str, run: Callable[[datetime], Any], *,
+                            absorb: Callable[[], Any] | None = None) -> None:
+        """A per-minute step, run in the order the areas' manifests declare (`evaluation={name: order}`).
+        `absorb` (synchronous, optional) is called on the evaluation thread every few seconds between
+        passes, live only: the step reads ahead there what its next pass needs."""
         self._registering(f"evaluation step {name}")
         area = self._setting_up
         if area is None or name not in area.evaluation:
             owner = area.name if area else "?"
             raise ValueError(f"evaluation step {name!r} is not declared in the {owner} area's manifest")
-        self.evaluation_steps.append(EvaluationStep(name, self._orders[name], run))
+        self.evaluation_steps.append(EvaluationStep(name, self._orders[name], run, absorb))
         self.evaluation_steps.sort(key=lambda step: step.order)
 
     def add_job(self, name: str, func: Callable[[], Any], *, cron: str | None = None, interval_seconds=None) -> None:
@@ -269,6 +276,36 @@ class Vigie:
             return
         await self.pipeline.queue.join()
 
+    async def absorb(self) -> None:
+        """Between passes: each step reads ahead, on the evaluation thread (a failure is logged; the
+        pass reads what is left anyway)."""
+        async with self._evaluation_lock:
+            loop = asyncio.get_running_loop()
+            for step in self.evaluation_steps:
+                if step.absorb is None:
+                    continue
+                try:
+                    await loop.run_in_executor(self._evaluation_executor, step.absorb)
+                except Exception:
+                    log.exception("evaluation step %s could not read ahead", step.name)
+
+    async def _sleep_absorbing(self, moment: datetime) -> None:
+        """Sleep until `moment` on the daemon's clock; live, absorb every ABSORB_EVERY_SECONDS meanwhile
+        (monotonic time, whatever the wall clock does)."""
+        if self.clock.replay or not any(step.absorb for step in self.evaluation_steps):
+            await self.clock.sleep_until(moment)
+            return
+        sleeper = asyncio.ensure_future(self.clock.sleep_until(moment))
+        try:
+            while True:
+                done, _ = await asyncio.wait({sleeper}, timeout=ABSORB_EVERY_SECONDS)
+                if done:
+                    sleeper.result()
+                    return
+                await self.absorb()
+        finally:
+            sleeper.cancel()
+
     async def _evaluation_loop(self) -> None:
         interval = timedelta(seconds=self.settings.detectors.interval_seconds)
         await self.clock.wait_started()
@@ -278,7 +315,7 @@ class Vigie:
             now = self.clock.now()
             await self.evaluate_through(now)
             next_tick = bucket_start(minute_bucket(now) + 1) if interval.total_seconds() <= 60 else now + interval
-            await self.clock.sleep_until(next_tick)
+            await self._sleep_absorbing(next_tick)
             if isinstance(self.clock, ReplayClock) and self.clock.closed:
                 await self.evaluate_through(self.clock.now() + timedelta(minutes=1))
                 return

@@ -74,8 +74,10 @@ class Host(Protocol):
     def add_component(self, name: str, run: Callable[[], Awaitable[None]], health: Any = None,
                       finite: bool = False) -> None: ...
 
-    def add_evaluation_step(self, name: str, run: Callable[[datetime], Any]) -> None:
-        """A per-minute step; its order is the one the area's manifest declares for `name`."""
+    def add_evaluation_step(self, name: str, run: Callable[[datetime], Any], *,
+                            absorb: Callable[[], Any] | None = None) -> None:
+        """A per-minute step; its order is the one the area's manifest declares for `name`. `absorb` reads
+        ahead between passes (live, every few seconds, on the evaluation thread)."""
 
     def add_job(self, name: str, func: Callable[[], Any], *, cron: str | None = None,
                 interval_seconds: float | None = None) -> None: ...

@@ -51,6 +51,10 @@ class RulesExtension:
         if events and self.app.deliver:
             self.app.emit(OUTBOX_QUEUED)
 
+    def absorb(self) -> int:
+        """Between passes (the daemon's evaluation thread): read ahead the mentions the next pass needs."""
+        return self.engine.absorb()
+
     def health(self) -> dict[str, Any]:
         open_alerts = self.engine.alerts.count_open()
         return {
@@ -73,7 +77,7 @@ def setup(app: Host) -> RulesExtension | None:
         return None
     engine = RulesEngine(app.store, app.settings, deliver=app.deliver)
     extension = RulesExtension(engine, app)
-    app.add_evaluation_step("rules", extension.step)
+    app.add_evaluation_step("rules", extension.step, absorb=extension.absorb)
     app.add_health("rules", extension.health)
     app.provide(RULES, extension)
     app.add_routes([

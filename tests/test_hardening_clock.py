@@ -70,3 +70,20 @@ def test_a_stalled_evaluation_is_reported_by_monotonic_time():
     watch.last_pass_monotonic = time.monotonic() - 600  # ten minutes without a pass, whatever the wall says
     report = watch.health()
     assert report["state"] == "failing" and "évaluation arrêtée" in report["error"]
+
+
+async def test_live_steps_read_ahead_between_passes_on_the_evaluation_thread(make_settings, monkeypatch):
+    """Live, a step's `absorb` runs every few seconds between passes, on the evaluation thread (where
+    the detection and rules steps read and tokenise what was stored, instead of a minute at once)."""
+    monkeypatch.setattr("listener.app.ABSORB_EVERY_SECONDS", 0.01)
+    app = Vigie(make_settings(pipeline={"classify": False}, web={"enabled": False}), deliver=False,
+                web_enabled=False)
+    threads: list[str] = []
+    app.evaluation_steps.append(EvaluationStep("probe", 99, lambda as_of: None,
+                                               absorb=lambda: threads.append(threading.current_thread().name)))
+    await app.start()
+    try:
+        await wait_for(lambda: len(threads) >= 3, timeout=30)
+        assert all(name.startswith("vigie-evaluation") for name in threads)
+    finally:
+        await app.stop()

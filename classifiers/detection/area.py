@@ -15,7 +15,7 @@ def setup(host: Host) -> DetectionService:
     sources = [source.name for source in getattr(host, "sources", [])]
     service = DetectionService(host.store, settings, tz=host.tz, sources=sources)
     if settings.enabled:
-        host.add_evaluation_step("detection", service.run)
+        host.add_evaluation_step("detection", service.run, absorb=service.absorb)
     host.add_health("detection", service.health)
     host.provide(DETECTION, service)
     return service

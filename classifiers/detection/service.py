@@ -4,6 +4,12 @@ Why in-memory streaming state: a replay evaluates every recorded minute (~2,200 
 pass reads only the new minute's counters and the mentions stored since the last pass; baselines,
 episodes and term histories stay in memory. On start, the recent history in the store primes the
 baselines silently (a restart must not re-alert on everything or forget what is normal).
+
+Why `absorb()` between passes: at 1,000 mentions/s tokenising a minute's 60,000 texts for the new-term
+detector costs seconds of CPU; done in one go at the pass, it holds the GIL the pipeline and the event
+loop need. The daemon calls `absorb()` every few seconds instead, so the texts are read and tokenised
+as they arrive, and the pass only feeds the complete minute's terms to the detector (same results:
+terms are a pure function of the text, and what a pass observes does not depend on when it was read).
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ class DetectionService:
         self.newterms = NewTermDetector(settings.new_terms)
         self.last_bucket: int | None = None
         self.last_mention_id = 0
-        self.pending: list[tuple[int, int, str | None, str]] = []
+        # Mentions read but not yet observed (their minute is not complete): id, minute, author, terms.
+        self.pending: list[tuple[int, int, str | None, set[str]]] = []
         self.signals_written = 0
         self.passes = 0
         self.last_pass_seconds = 0.0
@@ -215,25 +222,38 @@ class DetectionService:
             elif minute <= first:
                 self.newterms.observe(minute, mention_id, author, terms)
             else:
-                self.pending.append((mention_id, minute, author, text))
+                self.pending.append((mention_id, minute, author, terms))
             self.last_mention_id = max(self.last_mention_id, mention_id)
         self.last_mention_id = max(self.last_mention_id, self.store.last_mention_id())
 
-    def _new_terms(self, as_of: datetime, last_minute: int) -> list[Signal]:
-        s = self.settings.new_terms
+    def absorb(self) -> int:
+        """Between passes: read and tokenise the mentions stored since the last read (see the module
+        docstring); returns how many. Before the first pass (priming) there is nothing to follow yet."""
+        if self.last_bucket is None:
+            return 0
+        return self._read_texts()
+
+    def _read_texts(self) -> int:
+        phrases = self.settings.new_terms.phrases
+        read = 0
         while True:
             rows = self.store.texts_after(self.last_mention_id, _MENTION_BATCH)
-            for mention_id, created_at, author, text in rows:
-                self.pending.append((mention_id, minute_bucket(created_at), author, text))
+            self.pending.extend((mention_id, minute_bucket(created_at), author, terms_of(text, phrases=phrases))
+                                for mention_id, created_at, author, text in rows)
+            read += len(rows)
             if rows:
                 self.last_mention_id = rows[-1].id
             if len(rows) < _MENTION_BATCH:
-                break
+                return read
+
+    def _new_terms(self, as_of: datetime, last_minute: int) -> list[Signal]:
+        s = self.settings.new_terms
+        self._read_texts()
         keep = []
         for item in self.pending:
-            mention_id, minute, author, text = item
+            mention_id, minute, author, terms = item
             if minute <= last_minute:
-                self.newterms.observe(minute, mention_id, author, terms_of(text, phrases=s.phrases))
+                self.newterms.observe(minute, mention_id, author, terms)
             else:
                 keep.append(item)
         self.pending = keep

@@ -13,10 +13,11 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # The classifier stack's tokenizer: same conventions everywhere.
 from classifiers.text import STOPWORDS as _STOPWORDS
-from classifiers.text import prepare as _prepare
+from classifiers.text import folded_tokens as _folded_tokens
 from listener.textfold import fold, hashtags
 
 _EXTRA_STOPWORDS = frozenset(
@@ -28,17 +29,20 @@ def _content(word: str) -> bool:
     return len(word) >= 3 and not word.isdigit() and word not in _STOPWORDS and word not in _EXTRA_STOPWORDS
 
 
+@lru_cache(maxsize=100_000)
+def _word(token: str) -> str | None:
+    """The content word a folded token stands for, or None (memoised: the vocabulary repeats)."""
+    token = token.strip("'’-")
+    if token.startswith(("#", "@", "http")) or "'" in token:
+        return None
+    if _content(token) and any(ch.isalpha() for ch in token):
+        return fold(token)
+    return None
+
+
 def words_of(text: str) -> list[str]:
     """Folded content words of a text, in order (hashtags excluded)."""
-    folded = _prepare(text).folded
-    words = []
-    for token in folded:
-        token = token.strip("'’-")
-        if token.startswith(("#", "@", "http")) or "'" in token:
-            continue
-        if _content(token) and any(ch.isalpha() for ch in token):
-            words.append(fold(token))
-    return words
+    return [word for word in map(_word, _folded_tokens(text)) if word is not None]
 
 
 def terms_of(text: str, *, phrases: bool = False) -> set[str]:

@@ -395,13 +395,25 @@ class Store:
             params.append(limit)
         return self._rows_to_mentions(self.conn.execute(sql, params))
 
-    def mentions_stored_after(self, after_id: int, until: datetime, limit: int = 10_000) -> list[Mention]:
-        """Mentions stored since a row id, created before `until`: how later stages follow the store."""
-        cursor = self.conn.execute(
-            "SELECT * FROM mentions WHERE id > ? AND created_at < ? ORDER BY id LIMIT ?",
-            [after_id, to_iso(until), limit],
-        )
+    def mentions_stored_after(self, after_id: int, until: datetime | None, limit: int = 10_000) -> list[Mention]:
+        """Mentions stored since a row id, created before `until` (None: whenever): how later stages follow
+        the store."""
+        if until is None:
+            cursor = self.conn.execute("SELECT * FROM mentions WHERE id > ? ORDER BY id LIMIT ?", [after_id, limit])
+        else:
+            cursor = self.conn.execute(
+                "SELECT * FROM mentions WHERE id > ? AND created_at < ? ORDER BY id LIMIT ?",
+                [after_id, to_iso(until), limit],
+            )
         return self._rows_to_mentions(cursor)
+
+    def newest_mentions_between(self, start: datetime, end: datetime, limit: int) -> list[Mention]:
+        """The newest `limit` mentions created in [start, end), oldest first (the tail of mentions_between)."""
+        cursor = self.conn.execute(
+            "SELECT * FROM mentions WHERE created_at >= ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            [to_iso(start), to_iso(end), limit],
+        )
+        return self._rows_to_mentions(cursor)[::-1]
 
     def recent_mentions(self, limit: int = 50) -> list[Mention]:
         cursor = self.conn.execute("SELECT * FROM mentions ORDER BY created_at DESC, id DESC LIMIT ?", [limit])
