@@ -205,6 +205,8 @@ def main() -> None:
         print(f"  pipeline batches: {m['vigie_pipeline_batch_seconds_count']:.0f}, "
               f"{1000 * m['vigie_pipeline_batch_seconds_sum'] / m['vigie_pipeline_batch_seconds_count']:.1f} ms each")
     print(f"  answers: {figures['answered']}; in the store after the stop: {stored:,}")
+    print(f"  load average (1, 5, 15 min) at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())} "
+          f"on {os.cpu_count()} cores (figures from a busy machine are not the daemon's)")
     if figures["answered"].get("stored", 0) > stored:
         raise RuntimeError("mentions answered « stored » are missing from the store")
     if p99 > 1.0 or figures["peak_rss"] > 500:
