@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from classifiers import sentiment_cues as cues
 from classifiers.text import STOPWORDS, Prepared, _stem, is_stopword, prepare
 from classifiers.types import SENTIMENTS
 from listener.textfold import fold
@@ -493,13 +494,45 @@ class SentimentModel:
             return []
         matrix = self.features.transform(prepared)
         proba = self._proba(matrix)
+        cue_terms = self._apply_cues(prepared, proba)
         best = proba.argmax(axis=1)
         explained = self._explain(prepared, matrix, best)
+        for i, terms in cue_terms.items():
+            explained[i] = list(dict.fromkeys(terms + explained[i]))[:5]
         labels = self.labels
         return [
             (labels[k], float(row[k]), {label: float(row[i]) for i, label in enumerate(labels)}, terms)
             for k, row, terms in zip(best.tolist(), proba, explained, strict=True)
         ]
+
+    def _apply_cues(self, prepared: Sequence[Prepared], proba: np.ndarray) -> dict[int, list[str]]:
+        """Long posts scored by their sentences, irony, information questions (classifiers.sentiment_cues),
+        in place on `proba`; returns the words that fired, by text index."""
+        if tuple(self.labels) != tuple(SENTIMENTS):
+            return {}
+        pieces = cues.long_text_pieces(prepared)
+        if pieces:
+            flat = [p for _, parts in pieces for p in parts]
+            part_proba = self._proba(self.features.transform(flat))
+            start = 0
+            for i, parts in pieces:
+                proba[i] = cues.combine_sentences(proba[i], part_proba[start : start + len(parts)])
+                start += len(parts)
+        fired: dict[int, list[str]] = {}
+        for i, prep in enumerate(prepared):
+            if not cues.may_have_cue(prep):
+                continue
+            hits = lexicon_hits(prep)
+            markers = cues.irony_markers(prep, hits)
+            if markers:
+                proba[i] = cues.turn_irony(proba[i])
+                fired[i] = markers
+            elif cues.is_information_question(prep, hits):
+                proba[i] = cues.make_neutral(proba[i])
+                words = [t for t in prep.tokens if t not in ("@user", "http")]
+                opener = " ".join(words[:2]) if words[0] in ("à", "a", "au") and len(words) > 1 else words[0]
+                fired[i] = [opener + " … ?"]
+        return fired
 
     def _explain(self, prepared: Sequence[Prepared], matrix: sp.csr_matrix, best: np.ndarray) -> list[list[str]]:
         """Per text, the readable features whose weight × value pushes most towards the chosen label."""

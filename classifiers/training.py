@@ -1,7 +1,9 @@
 """Training and cross-validated evaluation of the sentiment model on the UMSAB French tweets.
 
-Why cross-validation over train+val only: the official test split is kept apart; every choice
-(features, C) was made on stratified 5-fold CV with fixed seeds, and the report says so.
+Protocol (since issue 12): choices are made by stratified 5-fold CV on UMSAB train only; the model fitted
+on train is scored once on val, which nothing is tuned on; the official test split is not in ../shared.
+The shipped model is then fitted on train+val with the chosen settings. (Before: CV on train+val said
+67.5 while the official test gave 63.3: it flattered.)
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ SPLITS = ("train", "val")
 #   LinearSVC+sigmoid 66.3 · SGD modified-huber 65.2 · LR+SVC 66.5 · LR+SGD 66.5 (no gain from ensembles)
 #   lexicon extended (580 words + 35 phrases such as "pas mal", "pas terrible"): words 0.5, chars 3-5, C=2 → 67.7
 # Caveat: part of the lexicon extension was written after reading CV errors, so 67.7 is slightly optimistic.
+# Issue 12, honest protocol (CV on train only, seed 13; val scored once, model fitted on train):
+#   this configuration ........................ CV 66.4 ± 1.2 · val 65.2
+#   + irony / information-question / long-text cues (classifiers.sentiment_cues): same figures (the
+#     cues fire on 2 of 1,839 train tweets; they are for city posts, not DEFT tweets)
+#   + mean fastText vector of content words (fr_core_news_md, CC0 vectors, 300 d), weight 1: CV 68.0 ± 1.6;
+#     PCA 100 d float16: 68.4 ± 0.9; 50 d: 67.8 (not shipped yet: start-up and packaging, see note)
 BEST_CONFIG = FeatureConfig()
 BEST_C = 2.0
 BEST_KIND = "lr"
@@ -48,6 +56,10 @@ class SentimentReport:
     per_class_f1: dict[str, float] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
     train_macro_f1: float | None = None
+    # Held-out: the model fitted on train alone, scored once on val (val is never used to choose anything).
+    n_val: int = 0
+    val_macro_f1: float | None = None
+    val_per_class_f1: dict[str, float] = field(default_factory=dict)
     model_path: str | None = None
     model_bytes: int | None = None
     n_features: int | None = None
@@ -55,12 +67,14 @@ class SentimentReport:
     config: dict[str, Any] = field(default_factory=dict)
 
 
-def load_umsab(data_dir: Path | str | None = None) -> tuple[list[str], list[int]]:
-    """Texts and labels (0 neg, 1 neutral, 2 pos) of train then val; a French error when missing."""
+def load_umsab(
+    data_dir: Path | str | None = None, splits: tuple[str, ...] = SPLITS,
+) -> tuple[list[str], list[int]]:
+    """Texts and labels (0 neg, 1 neutral, 2 pos) of the splits, in order; a French error when missing."""
     data_dir = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
     texts: list[str] = []
     labels: list[int] = []
-    for split in SPLITS:
+    for split in splits:
         text_file = data_dir / f"{split}_text.txt"
         label_file = data_dir / f"{split}_labels.txt"
         if not text_file.exists() or not label_file.exists():
@@ -150,24 +164,38 @@ def cross_validate(
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
         model = fit_model([prepared[i] for i in train_idx], y[train_idx].tolist(), config, c, seed, kind)
-        pred = model.predict_proba([prepared[i] for i in test_idx]).argmax(axis=1)
+        pred = _predict_indices(model, [prepared[i] for i in test_idx])
         oof[test_idx] = pred
         scores.append(float(f1_score(y[test_idx], pred, average="macro")))
     return scores, oof, y
+
+
+def _predict_indices(model: SentimentModel, prepared: list[Prepared]) -> np.ndarray:
+    """Class indices as `vigie classify` gives them (model + irony, question and long-text cues)."""
+    index = {label: i for i, label in enumerate(SENTIMENTS)}
+    return np.array([index[row[0]] for row in model.predict(prepared)], dtype=np.int64)
 
 
 def evaluate_sentiment(
     data_dir: Path | str | None = None, folds: int = 5, seed: int = 13,
     config: FeatureConfig | None = None, c: float = BEST_C,
 ) -> SentimentReport:
-    """Stratified k-fold CV over train+val: macro-F1 mean ± std, per-class F1, confusion matrix."""
+    """The protocol choices are made with: stratified k-fold CV on **train only** (macro-F1 mean ± std,
+    per-class F1, out-of-fold confusion matrix), then the model fitted on train is scored once on val.
+
+    Why not CV over train+val as before: it said 67.5 while the official test gave 63.3; val now stays
+    out of every choice, so its figure is the honest one."""
     from sklearn.metrics import confusion_matrix, f1_score
 
     started = time.perf_counter()
-    texts, labels = load_umsab(data_dir)
+    texts, labels = load_umsab(data_dir, ("train",))
+    val_texts, val_labels = load_umsab(data_dir, ("val",))
     prepared = prepare_many(texts)
     scores, oof, y = cross_validate(prepared, labels, folds, seed, config, c)
     per_class = f1_score(y, oof, average=None, labels=[0, 1, 2])
+    model = fit_model(prepared, labels, config, c, seed)
+    val_pred = _predict_indices(model, prepare_many(val_texts))
+    val_per_class = f1_score(val_labels, val_pred, average=None, labels=[0, 1, 2])
     return SentimentReport(
         kind="eval",
         n_texts=len(texts),
@@ -177,6 +205,9 @@ def evaluate_sentiment(
         fold_macro_f1=scores,
         per_class_f1={SENTIMENTS[i]: float(per_class[i]) for i in range(3)},
         confusion=confusion_matrix(y, oof, labels=[0, 1, 2]).tolist(),
+        n_val=len(val_texts),
+        val_macro_f1=float(f1_score(val_labels, val_pred, average="macro")),
+        val_per_class_f1={SENTIMENTS[i]: float(val_per_class[i]) for i in range(3)},
         seconds=time.perf_counter() - started,
         config={**_config_dict(config or BEST_CONFIG), "C": c, "seed": seed},
     )
@@ -226,8 +257,8 @@ def format_report(report: Any) -> str:
     lines: list[str] = []
     if report.kind == "eval":
         lines.append(
-            f"Sentiment — validation croisée stratifiée en {report.folds} plis sur {report.n_texts} tweets "
-            "(UMSAB français, train + val ; le jeu de test officiel n'est pas utilisé)"
+            f"Sentiment — validation croisée stratifiée en {report.folds} plis sur les {report.n_texts} tweets "
+            "de UMSAB français train (les réglages sont choisis ainsi ; val et le test officiel n'y servent pas)"
         )
         lines.append(
             f"  F1 macro : {100 * report.macro_f1_mean:.1f} ± {100 * report.macro_f1_std:.1f} "
@@ -241,6 +272,13 @@ def format_report(report: Any) -> str:
         lines.append(f"    {'':>10}{header}")
         for name, row in zip(SENTIMENTS, report.confusion, strict=True):
             lines.append(f"    {SENTIMENT_FR[name]:>10}" + "".join(f"{n:>10}" for n in row))
+        if report.val_macro_f1 is not None:
+            lines.append(
+                f"  Part réservée UMSAB val ({report.n_val} tweets, modèle entraîné sur train seul, jamais réglé "
+                f"sur val) : F1 macro {100 * report.val_macro_f1:.1f} ("
+                + ", ".join(f"{SENTIMENT_FR[name]} {100 * value:.1f}" for name, value in report.val_per_class_f1.items())
+                + ")"
+            )
         lines.append("  Repères publiés sur le test officiel (F1 macro) : FastText 54,8 ; XLM-T 71,2 ; XLM-R 72,0.")
     else:
         lines.append(f"Sentiment — modèle entraîné sur {report.n_texts} tweets (UMSAB français, train + val)")

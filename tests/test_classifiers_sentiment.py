@@ -131,6 +131,7 @@ def test_train_and_eval_commands_in_french(small_umsab: Path, tmp_path: Path) ->
     assert evaluated.exit_code == 0, evaluated.output
     assert "F1 macro" in evaluated.output and "Matrice de confusion" in evaluated.output
     assert "négatif" in evaluated.output
+    assert "Part réservée UMSAB val (30 tweets" in evaluated.output
 
 
 def test_missing_data_is_a_french_error(tmp_path: Path) -> None:
@@ -147,7 +148,9 @@ def test_evaluation_report_figures(small_umsab: Path) -> None:
     from classifiers.training import evaluate_sentiment
 
     report = evaluate_sentiment(small_umsab, folds=3, seed=13)
-    assert report.n_texts == 180 and len(report.fold_macro_f1) == 3
+    # CV on train only (150 tweets); val (30) is scored once by the model fitted on train.
+    assert report.n_texts == 150 and len(report.fold_macro_f1) == 3
     assert 0.0 <= report.macro_f1_mean <= 1.0
-    assert set(report.per_class_f1) == set(SENTIMENTS)
-    assert sum(map(sum, report.confusion)) == 180
+    assert set(report.per_class_f1) == set(SENTIMENTS) == set(report.val_per_class_f1)
+    assert sum(map(sum, report.confusion)) == 150
+    assert report.n_val == 30 and report.val_macro_f1 is not None and 0.0 <= report.val_macro_f1 <= 1.0
