@@ -27,7 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from classifiers import sentiment_cues as cues
-from classifiers.text import STOPWORDS, Prepared, _stem, is_stopword, prepare
+from classifiers.text import STOPWORDS, Prepared, is_stopword, prepare
+from classifiers.text import stem as stem_word
 from classifiers.types import SENTIMENTS
 from listener.textfold import fold
 
@@ -60,7 +61,7 @@ def _load_lexicon() -> tuple[dict[str, float], dict[str, float], Phrases]:
     by_stem: dict[str, list[float]] = {}
     for word, weight in words.items():
         if word.isalpha() and len(word) > 3:
-            by_stem.setdefault(_stem(word), []).append(weight)
+            by_stem.setdefault(stem_word(word), []).append(weight)
     stems = {
         stem: sum(weights) / len(weights)
         for stem, weights in by_stem.items()

@@ -127,9 +127,6 @@ def stem(folded_token: str) -> str:
     return folded_token
 
 
-_stem = stem  # the name sentiment.py imports
-
-
 def _hashtag_parts(tag: str) -> list[str]:
     """Words of a hashtag, from its original casing and digits; [] when no boundary is visible."""
     parts = _HASHTAG_PART_RE.findall(tag)
