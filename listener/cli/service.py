@@ -20,6 +20,7 @@ from listener.logging_setup import configure_logging
 from listener.runner import run_daemon
 from listener.timeutil import parse_time
 from rules.crisis_state import recorded_state
+from rules.posting_queue import PUBLISHED_STATES
 from rules.posting_queue import summary as posts_summary
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
@@ -163,7 +164,7 @@ def _print_demo_summary(app: Vigie) -> None:
         click.echo(f"  Mode de crise : {banner} depuis le {local:%d/%m %H:%M} — {crisis['reason']}")
     posts = posts_summary(app.store)
     held = posts.get("held", 0)
-    published = posts.get("published", 0) + posts.get("published-dry-run", 0)
+    published = sum(posts.get(state, 0) for state in PUBLISHED_STATES)
     click.echo(f"  Publications programmées : {published} publiée(s), {held} retenue(s) par la politique de crise")
 
 
