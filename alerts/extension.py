@@ -11,8 +11,9 @@ from alerts import outbox
 from alerts.delivery import build_worker, enqueue_digest
 from alerts.interactions import slack_interactions
 from alerts.worker import OutboxWorker
+from listener.french import NOTIFICATION_KIND_FR, OUTBOX_STATE_FR
 from listener.host import OUTBOX_QUEUED, Host, Key
-from listener.web import get_app, require_api_token
+from listener.web import get_app, read, require_api_token, write
 
 
 @dataclass
@@ -64,10 +65,13 @@ async def api_outbox(request: web.Request) -> web.Response:
         limit = max(1, min(int(request.query.get("limit", "50")), 500))
     except ValueError:
         raise web.HTTPBadRequest(text="limit doit être un entier") from None
-    rows = outbox.list_rows(app.store, state=state, limit=limit)
+    rows, counts = await read(request, lambda: (outbox.list_rows(app.store, state=state, limit=limit),
+                                                outbox.counts(app.store)))
     return web.json_response({
-        "counts": outbox.counts(app.store),
-        "items": [{k: v for k, v in row.as_dict().items() if k != "payload"} | {"alert_ids": row.payload.get("alert_ids")}
+        "counts": counts,
+        "items": [{k: v for k, v in row.as_dict().items() if k != "payload"}
+                  | {"alert_ids": row.payload.get("alert_ids"), "kind_label": NOTIFICATION_KIND_FR.get(row.kind, row.kind),
+                     "state_label": OUTBOX_STATE_FR.get(row.state, row.state)}
                   for row in rows],
     })
 
@@ -79,6 +83,6 @@ async def api_outbox_retry(request: web.Request) -> web.Response:
         row_id = int(request.match_info["id"])
     except ValueError:
         raise web.HTTPBadRequest(text="identifiant invalide") from None
-    count = outbox.requeue(app.store, [row_id])
+    count = await write(request, outbox.requeue, app.store, [row_id])
     app.emit(OUTBOX_QUEUED)
     return web.json_response({"requeued": count})

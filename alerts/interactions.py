@@ -22,7 +22,7 @@ from aiohttp import web
 from alerts.outbox import enqueue
 from listener.host import OUTBOX_QUEUED
 from listener.settings_base import secret_from_env
-from listener.web import get_app
+from listener.web import get_app, write
 
 log = logging.getLogger("vigie.alerts.interactions")
 
@@ -77,21 +77,35 @@ async def slack_interactions(request: web.Request) -> web.Response:
         alert_id = int(value.split(":")[0])
     except ValueError:
         return _reply("Alerte inconnue.", 400)
-    row = app.store.conn.execute("SELECT rule, key FROM alerts WHERE id = ?", [alert_id]).fetchone()
-    if row is None:
-        return _reply(f"Alerte n° {alert_id} introuvable.")
+    if action_id.startswith("vigie_silence"):
+        try:
+            minutes = max(1, min(int(value.split(":")[1]), 7 * 24 * 60))
+        except (IndexError, ValueError):
+            return _reply("Durée de silence invalide.", 400)
+    elif action_id != "vigie_ack":
+        return _reply("Action inconnue.", 400)
+    else:
+        minutes = 0
+    # The action and the message edits it queues: one transaction, off the event loop.
+    text, done = await write(request, _act, app, alert_id, action_id, minutes, actor, mention, channel_id,
+                             payload, now)
+    if done:
+        app.emit(OUTBOX_QUEUED)
+    return _reply(text)
+
+
+def _act(app, alert_id: int, action_id: str, minutes: int, actor: str, mention: str, channel_id: str,
+         payload: dict, now) -> tuple[str, bool]:
     import rules.actions as actions
 
+    row = app.store.conn.execute("SELECT rule, key FROM alerts WHERE id = ?", [alert_id]).fetchone()
+    if row is None:
+        return f"Alerte n° {alert_id} introuvable.", False
     if action_id == "vigie_ack":
         done = actions.acknowledge_alert(app.store, alert_id, actor, now)
         text = (f"✅ Alerte n° {alert_id} prise en charge par {mention}." if done
                 else f"L'alerte n° {alert_id} était déjà prise en charge ou close.")
-    elif action_id.startswith("vigie_silence"):
-        try:
-            minutes = int(value.split(":")[1])
-        except (IndexError, ValueError):
-            return _reply("Durée de silence invalide.", 400)
-        minutes = max(1, min(minutes, 7 * 24 * 60))
+    else:
         hours = f"{minutes // 60} h" if minutes >= 60 else f"{minutes} min"
         from rules.incidents import incident_of_alert, silence_incident
 
@@ -105,11 +119,9 @@ async def slack_interactions(request: web.Request) -> web.Response:
                                 actor=actor, reason=f"mise en silence depuis Slack (alerte n° {alert_id})", at=now)
             text = f"🔕 Règle mise en silence pour {hours} par {mention} (alerte n° {alert_id})."
         done = True
-    else:
-        return _reply("Action inconnue.", 400)
     if done:
         _enqueue_update(app, alert_id, channel_id, payload, now)
-    return _reply(text)
+    return text, done
 
 
 def _enqueue_update(app, alert_id: int, channel_id: str, payload: dict, now) -> None:
@@ -124,4 +136,3 @@ def _enqueue_update(app, alert_id: int, channel_id: str, payload: dict, now) -> 
     for target in targets:
         enqueue(app.store, kind="alert_update", channel="slack", target=target, payload=body,
                 idempotency_key=f"slack-action:{alert_id}:{target}:{stamp}", at=now, alert_id=alert_id)
-    app.emit(OUTBOX_QUEUED)

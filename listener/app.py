@@ -327,7 +327,7 @@ class Vigie:
         self.source_context.replay_gate = self.replay_gate if self.clock.replay and self.evaluation_steps else None
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.source_context.http = self.http
-        self.supervisor.start(Supervised("pipeline", self.pipeline.run, self.pipeline.health, finite=True))
+        self._start_pipeline()
         for source in self.sources:
             self.supervisor.start(
                 Supervised(
@@ -380,12 +380,20 @@ class Vigie:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _start_pipeline(self) -> None:
+        self.supervisor.start(Supervised("pipeline", self.pipeline.run, self.pipeline.health, finite=True))
+
     async def finish_replay(self) -> None:
-        """After a replay: drain the pipeline, then evaluate the last minutes of recorded time."""
+        """After a replay: drain the pipeline, then evaluate the last minutes of recorded time.
+
+        The pipeline's consumer then starts again: a daemon left running after its replay (`vigie demo`)
+        keeps storing what HTTP ingest and the spool hand over, as it says it does."""
         await self.stop_sources()
         await self.drain_pipeline()
         if self.evaluation_steps:
             await self.evaluate_through(self.clock.now() + timedelta(minutes=2))
+        if not self.stopping.is_set():
+            self._start_pipeline()
 
     async def stop_sources(self) -> None:
         await self.supervisor.stop([name for name in self.supervisor.components if name.startswith("source:")])

@@ -2,7 +2,10 @@
 
 Areas add their own routes through `app.add_routes`; this module holds the core ones and puts every
 route behind the guard (listener/auth/guard.py): closed by default, sessions for people, a bearer token
-for scripts.
+for scripts. Handlers reach the store only through listener/store_threads.py (`read`, `write`), never on
+the event loop: a foreign write lock must not freeze the daemon. /healthz and /metrics stay on the loop
+(memory and a few indexed counts that never wait for a lock in WAL mode): liveness must not queue behind
+the store's threads.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from listener.auth.guard import Guard, actor_of, identity_of
 from listener.auth.oidc import OidcClient, OidcError
 from listener.auth.sessions import COOKIE
 from listener.auth.users import record_action
+from listener.store_threads import STORE_THREADS, StoreThreads, read, write, write_each
 from listener.workspace.api import WORKSPACE_KEY, Workspace
 from listener.workspace.api import routes as workspace_routes
+from rules.crisis_state import recorded_state
 
 if TYPE_CHECKING:
     from listener.app import Vigie
@@ -51,7 +56,7 @@ PAGES = {
     "/publications": ("desk.html", "Publications"),
 }
 
-__all__ = ["VIGIE_KEY", "actor_of", "build_web_app", "get_app", "identity_of", "require_api_token"]
+__all__ = ["VIGIE_KEY", "actor_of", "build_web_app", "get_app", "identity_of", "read", "require_api_token", "write"]
 
 
 def get_app(request: web.Request) -> Vigie:
@@ -76,13 +81,13 @@ async def metrics(request: web.Request) -> web.Response:
 
 async def api_status(request: web.Request) -> web.Response:
     app = get_app(request)
-    crisis = app.store.conn.execute("SELECT state, since, reason, actor FROM crisis_state WHERE id = 1").fetchone()
+    stats, crisis = await read(request, lambda: (app.store.stats(), recorded_state(app.store)))
     return web.json_response(
         {
             "institution": app.settings.institution.name,
-            "store": app.store.stats(),
+            "store": stats,
             "health": app.health(),
-            "crisis": dict(zip(("state", "since", "reason", "actor"), crisis, strict=True)) if crisis else {"state": "normal"},
+            "crisis": {k: crisis[k] for k in ("state", "since", "reason", "actor")} if crisis else {"state": "normal"},
         }
     )
 
@@ -104,7 +109,8 @@ async def api_mentions(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPBadRequest(text="limit doit être un entier") from None
     query = request.query.get("q", "").strip()
-    mentions = app.store.search(query, limit) if query else app.store.recent_mentions(limit)
+    mentions = await read(request, app.store.search, query, limit) if query else await read(
+        request, app.store.recent_mentions, limit)
     return web.json_response({"mentions": [m.to_dict(with_raw=False) for m in mentions]})
 
 
@@ -138,7 +144,8 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def _login_page(request: web.Request, *, error: str | None = None, status: int = 200, username: str = "") -> web.Response:
+async def _login_page(request: web.Request, *, error: str | None = None, status: int = 200,
+                      username: str = "") -> web.Response:
     app = get_app(request)
     guard = request.app[GUARD_KEY]
     # One login token per browser while it is fresh: a second tab or a stray request keeps the first valid.
@@ -147,7 +154,7 @@ def _login_page(request: web.Request, *, error: str | None = None, status: int =
         token = secrets.token_urlsafe(24)
     response = render("login.html", status=status, error=error, username=username, csrf_token=token,
                       next=_safe_next(request.query.get("next")), institution=app.settings.institution.name,
-                      closed=guard.users.active_count() == 0, oidc=app.settings.web.oidc)
+                      closed=await read(request, guard.users.active_count) == 0, oidc=app.settings.web.oidc)
     response.set_cookie(LOGIN_COOKIE, token, max_age=1800, path="/", httponly=True, samesite="Strict",
                         secure=guard.secure_cookie(request))
     return response
@@ -155,9 +162,9 @@ def _login_page(request: web.Request, *, error: str | None = None, status: int =
 
 async def login_form(request: web.Request) -> web.Response:
     guard = request.app[GUARD_KEY]
-    if guard.sessions.lookup(request.cookies.get(COOKIE)) is not None:
+    if await read(request, guard.sessions.lookup, request.cookies.get(COOKIE)) is not None:
         raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
-    return _login_page(request)
+    return await _login_page(request)
 
 
 async def login_submit(request: web.Request) -> web.Response:
@@ -168,20 +175,27 @@ async def login_submit(request: web.Request) -> web.Response:
     given = str(form.get("csrf_token", ""))
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if guard.cross_site(request) or not expected or not secrets.compare_digest(given, expected):
-        return _login_page(request, error="formulaire expiré : merci de réessayer", status=403, username=username)
+        return await _login_page(request, error="formulaire expiré : merci de réessayer", status=403, username=username)
     client = request.remote or "?"
     if guard.throttle.blocked(client):
-        return _login_page(request, error="trop d'échecs depuis cette adresse : réessayer dans quelques minutes",
+        return await _login_page(request, error="trop d'échecs depuis cette adresse : réessayer dans quelques minutes",
                            status=429, username=username)
-    result = guard.users.authenticate(username, str(form.get("password", "")))
+    # The password check hashes outside any transaction (write_each); the session and its journal line are one.
+    result = await write_each(request, guard.users.authenticate, username, str(form.get("password", "")))
     if result.user is None:
         guard.throttle.failed(client)
-        record_action(app.store, username or "?", "login-failed", detail=client, status=401)
-        return _login_page(request, error=result.error, status=401, username=username)
-    token, _ = guard.sessions.open(result.user, via="password")
-    record_action(app.store, result.user.username, "login", role=result.user.role, detail=client, status=303)
+        await write(request, record_action, app.store, username or "?", "login-failed", detail=client, status=401)
+        return await _login_page(request, error=result.error, status=401, username=username)
+    token = await write(request, _open_session, app, guard, result.user, via="password", detail=client, status=303)
     target = _safe_next(str(form.get("next", "/")))
     return session_response(request, token, target)
+
+
+def _open_session(app: Vigie, guard: Guard, user: Any, *, via: str, detail: str, status: int) -> str:
+    """(On a writer thread, in one transaction) a new session for the account and its journal line."""
+    token, _ = guard.sessions.open(user, via=via)
+    record_action(app.store, user.username, "login", role=user.role, detail=detail, status=status)
+    return token
 
 
 def session_response(request: web.Request, token: str, target: str) -> web.Response:
@@ -199,13 +213,17 @@ async def logout(request: web.Request) -> web.Response:
     app = get_app(request)
     guard = request.app[GUARD_KEY]
     token = request.cookies.get(COOKIE)
-    session = guard.sessions.lookup(token)
+    session = await read(request, guard.sessions.lookup, token)
     form = await request.post()
     if session is not None:
         if not secrets.compare_digest(str(form.get("csrf_token", "")), session.csrf_token) or guard.cross_site(request):
             raise web.HTTPForbidden(text="jeton CSRF invalide")
-        guard.sessions.close(token)
-        record_action(app.store, session.user.username, "logout", role=session.user.role, status=303)
+
+        def close() -> None:
+            guard.sessions.close(token)
+            record_action(app.store, session.user.username, "logout", role=session.user.role, status=303)
+
+        await write(request, close)
     response = web.Response(status=303, headers={"Location": "/login"})
     response.del_cookie(COOKIE, path="/")
     return response
@@ -224,7 +242,7 @@ async def oidc_login(request: web.Request) -> web.Response:
     try:
         url, state = await client.authorization_url(_safe_next(request.query.get("next")))
     except OidcError as exc:
-        return _login_page(request, error=str(exc), status=502)
+        return await _login_page(request, error=str(exc), status=502)
     response = web.Response(status=303, headers={"Location": url})
     response.set_cookie(OIDC_COOKIE, state, max_age=600, path="/auth/oidc/", httponly=True, samesite="Lax",
                         secure=request.app[GUARD_KEY].secure_cookie(request))
@@ -238,17 +256,21 @@ async def oidc_callback(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="connexion unique non configurée")
     guard = request.app[GUARD_KEY]
     if "error" in request.query:
-        return _login_page(request, error="connexion refusée par le fournisseur d'identité", status=401)
+        return await _login_page(request, error="connexion refusée par le fournisseur d'identité", status=401)
     try:
-        user, target = await client.complete(state=request.query.get("state", ""),
-                                             cookie_state=request.cookies.get(OIDC_COOKIE),
-                                             code=request.query.get("code", ""))
+        claims, target = await client.complete(state=request.query.get("state", ""),
+                                               cookie_state=request.cookies.get(OIDC_COOKIE),
+                                               code=request.query.get("code", ""))
+        user = await write(request, client.account, claims)
     except OidcError as exc:
-        record_action(app.store, "?", "login-failed", detail=f"oidc: {exc}", status=401)
-        return _login_page(request, error=str(exc), status=401)
-    guard.users.touch_login(user)
-    token, _ = guard.sessions.open(user, via="oidc")
-    record_action(app.store, user.username, "login", role=user.role, detail="oidc", status=200)
+        await write(request, record_action, app.store, "?", "login-failed", detail=f"oidc: {exc}", status=401)
+        return await _login_page(request, error=str(exc), status=401)
+
+    def open_session() -> str:
+        guard.users.touch_login(user)
+        return _open_session(app, guard, user, via="oidc", detail="oidc", status=200)
+
+    token = await write(request, open_session)
     # A page of our own that moves on: the session cookie is SameSite=Strict, so it must not be set on
     # the tail of the provider's cross-site redirect chain, or the first page would not see it.
     response = render("continue.html", target=_safe_next(target), institution=app.settings.institution.name)
@@ -270,6 +292,7 @@ async def security_headers(request: web.Request, handler):
 
 async def _close_workspace(application: web.Application) -> None:
     application[WORKSPACE_KEY].close()
+    await application[STORE_THREADS].close()
 
 
 def build_web_app(app: Vigie) -> web.Application:
@@ -279,6 +302,7 @@ def build_web_app(app: Vigie) -> web.Application:
     application = web.Application(client_max_size=8 * 1024 * 1024, middlewares=[security_headers, guard.middleware])
     application[VIGIE_KEY] = app
     application[GUARD_KEY] = guard
+    application[STORE_THREADS] = StoreThreads(app.store)
     routes = [web.get(path, page) for path in PAGES]
     application.add_routes(
         [

@@ -104,3 +104,13 @@ def journal(store: Store, limit: int = 50) -> list[dict[str, Any]]:
     ).fetchall()
     keys = ("id", "at", "from", "to", "actor", "reason")
     return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def journal_between(store: Store, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The changes of level made between `start` and `end`, oldest first (an incident's page shows them)."""
+    rows = store.conn.execute(
+        "SELECT id, at, from_state, to_state, actor, reason FROM crisis_log WHERE at >= ? AND at <= ? ORDER BY id",
+        [to_iso(start), to_iso(end)],
+    ).fetchall()
+    keys = ("id", "at", "from", "to", "actor", "reason")
+    return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from listener.host import OUTBOX_QUEUED, Host, Key
 from listener.timeutil import parse_time, to_iso
-from listener.web import actor_of, get_app, require_api_token
+from listener.web import actor_of, get_app, read, require_api_token, write
 from rules import actions, incidents
 from rules.engine import RulesEngine
 
@@ -127,7 +127,7 @@ async def api_alerts(request: web.Request) -> web.Response:
         limit = max(1, min(int(request.query.get("limit", "50")), 500))
     except ValueError:
         raise _bad("limit doit être un entier") from None
-    return web.json_response({"alerts": alert_rows(app.store, status=status, limit=limit)})
+    return web.json_response({"alerts": await read(request, alert_rows, app.store, status=status, limit=limit)})
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -155,11 +155,15 @@ async def api_ack(request: web.Request) -> web.Response:
     except ValueError:
         raise _bad("identifiant d'alerte invalide") from None
     body = await _body(request)
-    exists = app.store.conn.execute("SELECT status FROM alerts WHERE id = ?", [alert_id]).fetchone()
-    if exists is None:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"alerte n° {alert_id} introuvable"}, ensure_ascii=False),
-                               content_type="application/json")
-    done = actions.acknowledge_alert(app.store, alert_id, _actor(request, body), app.clock.now())
+    actor, now = _actor(request, body), app.clock.now()
+
+    def acknowledge() -> bool:
+        if app.store.conn.execute("SELECT 1 FROM alerts WHERE id = ?", [alert_id]).fetchone() is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": f"alerte n° {alert_id} introuvable"}, ensure_ascii=False),
+                                   content_type="application/json")
+        return actions.acknowledge_alert(app.store, alert_id, actor, now)
+
+    done = await write(request, acknowledge)
     message = "alerte prise en charge" if done else "alerte déjà prise en charge ou close"
     return web.json_response({"id": alert_id, "acknowledged": done, "message": message},
                              status=200 if done else 409)
@@ -168,7 +172,7 @@ async def api_ack(request: web.Request) -> web.Response:
 async def api_silences(request: web.Request) -> web.Response:
     app = get_app(request)
     everything = request.query.get("all") in ("1", "true", "oui")
-    items = actions.list_silences(app.store, app.clock.now(), include_inactive=everything)
+    items = await read(request, actions.list_silences, app.store, app.clock.now(), include_inactive=everything)
     return web.json_response({"silences": items})
 
 
@@ -190,7 +194,7 @@ async def api_add_silence(request: web.Request) -> web.Response:
     if until <= now:
         raise _bad("la fin du silence doit être dans le futur")
     reason = str(body.get("reason") or body.get("motif") or "")[:500]
-    silence_id = actions.add_silence(app.store, rule=rule and str(rule), key=key and str(key), until=until,
+    silence_id = await write(request, actions.add_silence, app.store, rule=rule and str(rule), key=key and str(key), until=until,
                                      actor=_actor(request, body), reason=reason, at=now)
     return web.json_response({"id": silence_id, "until": to_iso(until)}, status=201)
 
@@ -203,7 +207,7 @@ async def api_remove_silence(request: web.Request) -> web.Response:
     except ValueError:
         raise _bad("identifiant de silence invalide") from None
     body = await _body(request)
-    done = actions.remove_silence(app.store, silence_id, _actor(request, body), app.clock.now())
+    done = await write(request, actions.remove_silence, app.store, silence_id, _actor(request, body), app.clock.now())
     return web.json_response({"id": silence_id, "removed": done}, status=200 if done else 404)
 
 
@@ -232,17 +236,22 @@ async def api_incidents(request: web.Request) -> web.Response:
         limit = max(1, min(int(request.query.get("limit", "50")), 500))
     except ValueError:
         raise _bad("limit doit être un entier") from None
-    rows = incidents.incident_rows(app.store, status=None if status == "all" else status, limit=limit)
+    rows = await read(request, incidents.incident_rows, app.store, status=None if status == "all" else status,
+                      limit=limit)
     return web.json_response({"incidents": rows})
 
 
 async def api_incident(request: web.Request) -> web.Response:
     app = get_app(request)
     incident_id = _incident_id(request)
-    incident = incidents.load_incident(app.store, incident_id)
-    if incident is None:
-        raise _not_found(incident_id)
-    return web.json_response({"incident": incidents.incident_dict(app.store, incident, timeline=True)})
+
+    def load() -> dict[str, Any]:
+        incident = incidents.load_incident(app.store, incident_id)
+        if incident is None:
+            raise _not_found(incident_id)
+        return incidents.incident_dict(app.store, incident, timeline=True)
+
+    return web.json_response({"incident": await read(request, load)})
 
 
 async def _incident_action(request: web.Request, act, key: str, done_text: str, refused_text: str) -> web.Response:
@@ -251,9 +260,14 @@ async def _incident_action(request: web.Request, act, key: str, done_text: str, 
     app = get_app(request)
     incident_id = _incident_id(request)
     body = await _body(request)
-    if incidents.load_incident(app.store, incident_id) is None:
-        raise _not_found(incident_id)
-    done = act(app.store, incident_id, _actor(request, body), app.clock.now())
+    actor, now = _actor(request, body), app.clock.now()
+
+    def apply() -> bool:
+        if incidents.load_incident(app.store, incident_id) is None:
+            raise _not_found(incident_id)
+        return act(app.store, incident_id, actor, now)
+
+    done = await write(request, apply)
     message = done_text if done else refused_text
     return web.json_response({"id": incident_id, key: done, "message": message}, status=200 if done else 409)
 
@@ -273,13 +287,18 @@ async def api_incident_silence(request: web.Request) -> web.Response:
     app = get_app(request)
     incident_id = _incident_id(request)
     body = await _body(request)
-    if incidents.load_incident(app.store, incident_id) is None:
-        raise _not_found(incident_id)
     now = app.clock.now()
     try:
         until = now + actions.parse_duration(str(body.get("duration") or body.get("duree") or "1h"))
     except ValueError as exc:
         raise _bad(str(exc)) from None
     reason = str(body.get("reason") or body.get("motif") or "")[:500]
-    done = incidents.silence_incident(app.store, incident_id, _actor(request, body), until, now, reason)
+    actor = _actor(request, body)
+
+    def silence() -> bool:
+        if incidents.load_incident(app.store, incident_id) is None:
+            raise _not_found(incident_id)
+        return incidents.silence_incident(app.store, incident_id, actor, until, now, reason)
+
+    done = await write(request, silence)
     return web.json_response({"id": incident_id, "silenced": done, "until": to_iso(until)}, status=200 if done else 409)

@@ -350,6 +350,28 @@ def recover_in_flight(store: Store, at: datetime) -> int:
         ).rowcount
 
 
+def held_since(store: Store, since: datetime) -> list[dict[str, Any]]:
+    """Posts held now, or held at or after `since`, by scheduled time (what a crisis kept back)."""
+    rows = store.conn.execute(
+        f"SELECT {_COLUMNS} FROM scheduled_posts WHERE held_at >= ? OR state = 'held' ORDER BY scheduled_at, id",
+        [to_iso(since)],
+    ).fetchall()
+    return [_row(values) for values in rows]
+
+
+def events(store: Store, post_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each post's journal, oldest first: who added, held, approved, released, published it, and when."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(post_ids), 500):
+        chunk = post_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for post_id, at, actor, action, detail in store.conn.execute(
+                f"SELECT post_id, at, actor, action, detail FROM post_events WHERE post_id IN ({marks}) ORDER BY id",
+                chunk):
+            out.setdefault(post_id, []).append({"at": at, "actor": actor, "action": action, "detail": detail})
+    return out
+
+
 def summary(store: Store) -> dict[str, int]:
     return dict(store.conn.execute("SELECT state, count(*) FROM scheduled_posts GROUP BY state").fetchall())
 

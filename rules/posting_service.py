@@ -17,8 +17,8 @@ from typing import Any
 from aiohttp import web
 
 from listener.french import CRISIS_STATE_FR
-from listener.host import Host, Key
-from listener.web import get_app, identity_of, require_api_token
+from listener.host import OUTBOX_QUEUED, Host, Key
+from listener.web import get_app, identity_of, read, require_api_token, write
 from rules import crisis, posting_queue
 from rules.publisher import Publisher
 
@@ -60,13 +60,17 @@ class PostingService:
 
 async def api_crisis(request: web.Request) -> web.Response:
     app = get_app(request)
-    state = crisis.current_state(app.store)
-    return web.json_response({
-        **state,
-        "allowed": crisis.allowed_targets(app.settings.rules.crisis, state["state"]),
-        "journal": crisis.journal(app.store, limit=20),
-        "posts": posting_queue.summary(app.store),
-    })
+
+    def gather() -> dict[str, Any]:
+        state = crisis.current_state(app.store)
+        return {
+            **state,
+            "allowed": crisis.allowed_targets(app.settings.rules.crisis, state["state"]),
+            "journal": crisis.journal(app.store, limit=20),
+            "posts": posting_queue.summary(app.store),
+        }
+
+    return web.json_response(await read(request, gather))
 
 
 async def api_crisis_change(request: web.Request) -> web.Response:
@@ -86,18 +90,28 @@ async def api_crisis_change(request: web.Request) -> web.Response:
     reason = str(body.get("reason") or body.get("motif") or "")
     if not actor.strip():
         return web.json_response({"error": "indiquer qui décide du changement (actor)"}, status=400)
+    now = app.clock.now()
+
+    def change() -> tuple[bool, dict[str, Any]]:
+        # One transaction: the level, its audit row, the announcement and the posts it holds, or nothing.
+        changed = crisis.enter(app.store, app.settings, to_state, actor, reason, now)
+        return changed, crisis.current_state(app.store)
+
     try:
-        changed = crisis.enter(app.store, app.settings, to_state, actor, reason, app.clock.now())
+        changed, state = await write(request, change)
     except crisis.CrisisTransitionError as exc:
         return web.json_response({"error": str(exc)}, status=409 if to_state in CRISIS_STATE_FR else 400)
-    return web.json_response({"changed": changed, **crisis.current_state(app.store)})
+    if changed and app.deliver:
+        app.emit(OUTBOX_QUEUED)  # the announcement goes out now, not at the worker's next poll
+    return web.json_response({"changed": changed, **state})
 
 
 async def api_posts(request: web.Request) -> web.Response:
     app = get_app(request)
     states = [s for s in request.query.get("state", "").split(",") if s] or None
-    posts = posting_queue.list_posts(app.store, states=states)
-    return web.json_response({"posts": [posting_queue.as_public(p) for p in posts], "counts": posting_queue.summary(app.store)})
+    posts, counts = await read(request, lambda: (posting_queue.list_posts(app.store, states=states),
+                                                 posting_queue.summary(app.store)))
+    return web.json_response({"posts": [posting_queue.as_public(p) for p in posts], "counts": counts})
 
 
 POSTING: Key[PostingService] = Key("posting")

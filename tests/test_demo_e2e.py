@@ -19,12 +19,14 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+DEMO_INGEST_TOKEN = "jeton-ingestion-demo"
+
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> tuple[str, Path, str]:
     """Runs `vigie demo` (web UI left open, like a user would) until it prints the dashboard address."""
     out = tmp_path_factory.mktemp("demo")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", VIGIE_INGEST_TOKEN=DEMO_INGEST_TOKEN)
     process = subprocess.Popen(
         [sys.executable, "-m", "listener.cli", "demo", "--port", "0", "--out", str(out / "run")],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -155,3 +157,42 @@ def test_demo_line_12_day_is_one_incident_not_one_per_official(demo_run):
     assert len(ids) == 1, ids
     (title,) = db.execute("SELECT title FROM incidents WHERE id = ?", list(ids)).fetchone()
     assert "#Ligne12" in title and "Claire Marchand" in title and "Karim Benali" in title
+
+
+# -- after the replay: the daemon left open keeps storing what it accepts ----------------------------------
+
+
+def _ingest(url: str, items: list[dict], query: str = "") -> tuple[int, dict]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{url}api/ingest{query}", data=json.dumps(items).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {DEMO_INGEST_TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_demo_left_open_after_its_replay_stores_what_ingest_accepts(demo_run):
+    _, db_path, url = demo_run
+    # Dated inside the recorded days, so the demo's clock (and the other tests' story) does not move.
+    item = {"source": "outil-cellule", "text": "Rivebelle : la passerelle des Tanneurs est rouverte",
+            "created_at": "2026-11-18T12:00:00Z", "author_handle": "@mairie"}
+    status, body = _ingest(url, [{**item, "external_id": "apres-rejeu-1"}])
+    assert (status, body["stored"]) == (200, 1), body
+    status, body = _ingest(url, [{**item, "external_id": "apres-rejeu-2"}], query="?wait=false")
+    assert status == 202 and body["results"][0]["status"] == "queued", body
+    db = sqlite3.connect(db_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # « queued » is fed from the spool by the running daemon, not at a restart
+        stored = {row[0] for row in db.execute(
+            "SELECT external_id FROM mentions WHERE source = 'outil-cellule'")}
+        if stored == {"apres-rejeu-1", "apres-rejeu-2"}:
+            break
+        time.sleep(0.2)
+    assert stored == {"apres-rejeu-1", "apres-rejeu-2"}
+    assert db.execute("SELECT count(*) FROM ingest_spool").fetchone()[0] == 0

@@ -161,3 +161,127 @@ async def test_a_hostile_post_is_shown_inert(demo_run, tmp_path):  # noqa: F811
         assert await page.evaluate("document.querySelectorAll('#results a[href^=javascript]').length") == 0
         assert await page.evaluate("window.__pwned === undefined")
         await page.screenshot(shots(tmp_path) / "mention-hostile-inerte.png")
+
+
+# -- right-to-left overrides: neutralised wherever a post's words are shown --------------------------------
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+# With U+202E active, « TNEGRU » would be drawn right to left and read « URGENT »: the post would rewrite itself.
+BIDI_TEXT = "Alerte \u202eTNEGRU\u202c au \u2067quai\u2069 \u202bdes\u202c \u200fTanneurs\u200e \u2066isolé\u2069 motbidi"
+
+
+def drawn_in_order(selector: str, word: str) -> str:
+    """JS: true when the first letter of `word` (inside `selector`) is drawn left of its last letter."""
+    return f"""(() => {{
+      const root = document.querySelector({selector!r}); if (!root) return null;
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
+        const at = node.data.indexOf({word!r}); if (at < 0) continue;
+        const range = document.createRange();
+        range.setStart(node, at); range.setEnd(node, at + 1); const first = range.getBoundingClientRect().left;
+        range.setStart(node, at + {len(word) - 1}); range.setEnd(node, at + {len(word)});
+        return first < range.getBoundingClientRect().left;
+      }}
+      return null;
+    }})()"""
+
+
+def no_bidi(text: str) -> bool:
+    return not any(ch in text for ch in BIDI)
+
+
+async def test_right_to_left_overrides_are_neutralised_in_the_explorer_and_the_incident_page(demo_run):  # noqa: F811
+    stdout, db_path, url = demo_run
+    store = open_store(db_path)
+    [stored] = store.insert_mentions([Mention(
+        source="mastodon", external_id="bidi-1", text=BIDI_TEXT, created_at=datetime(2026, 11, 18, 11, 40, tzinfo=UTC),
+        author_handle="@\u202eesiouqnarf", author_name="\u202eesiouqnarf", lang="fr")])
+    with store.transaction():  # an incident whose title and timeline carry a post's words, as rules would store it
+        incident_id = store.conn.execute(
+            "INSERT INTO incidents (title, kind, severity, status, opened_at, updated_at, keys, evidence) "
+            "VALUES (?, 'keyword', 'warning', 'open', '2026-11-18T11:40:00Z', '2026-11-18T11:45:00Z', '[\"all\"]', ?)",
+            ["Mot-clé « \u202eTNEGRU\u202c » en hausse", f"[{stored.id}]"]).lastrowid
+        store.conn.execute("INSERT INTO incident_events (incident_id, at, kind, severity, text) "
+                           "VALUES (?, '2026-11-18T11:40:00Z', 'opened', 'warning', ?)",
+                           [incident_id, "ouverture : « \u202eTNEGRU\u202c » cité 12 fois"])
+    store.close()
+    async with Browser() as browser:
+        page = await browser.page()
+        await log_in(page, url, "lecture", accounts(stdout)["lecture"])
+        await page.goto(url + "mentions?q=motbidi")
+        await page.wait_for("document.querySelectorAll('#results li.mention').length === 1", what="the bidi post")
+        shown = await page.evaluate("document.querySelector('#results li.mention').textContent")
+        assert "TNEGRU" in shown and "esiouqnarf" in shown and no_bidi(shown), ascii(shown)
+        assert await page.evaluate(drawn_in_order("#results li.mention .post-text", "TNEGRU")) is True
+        assert await page.evaluate(drawn_in_order("#results li.mention .meta", "esiouqnarf")) is True
+
+        await page.goto(url + f"incidents/{incident_id}")
+        await page.wait_for("document.querySelectorAll('#evidence li.mention').length === 1", what="evidence")
+        for selector in ("#incident-title", "#timeline", "#evidence"):
+            text = await page.evaluate(f"document.querySelector({selector!r}).textContent")
+            assert "TNEGRU" in text and no_bidi(text), (selector, ascii(text))
+            assert await page.evaluate(drawn_in_order(selector, "TNEGRU")) is True, selector
+        assert no_bidi(await page.evaluate("document.title"))
+        await page.goto(url + "incidents")
+        await page.wait_for(f"document.querySelector(\"#incident-list a[href='/incidents/{incident_id}']\") !== null",
+                            what="incident list")
+        listed = await page.evaluate(f"document.querySelector(\"#incident-list a[href='/incidents/{incident_id}']\").textContent")
+        assert "TNEGRU" in listed and no_bidi(listed)
+
+
+# -- a delivery refused for good is sent again from the incidents page --------------------------------------
+
+async def test_a_dead_delivery_is_relaunched_by_the_cell_and_goes_out_again(demo_run, tmp_path):  # noqa: F811
+    import sqlite3
+
+    from alerts import outbox
+    from listener.timeutil import parse_time
+
+    stdout, db_path, url = demo_run
+    passwords = accounts(stdout)
+    store = open_store(db_path)
+    # A copy of a message the demo delivered, refused for good by its channel (the state `vigie alerts list` shows).
+    kind, channel, target, group, payload, created = store.conn.execute(
+        "SELECT kind, channel, target, recipient_group, payload, created_at FROM outbox WHERE state = 'sent' "
+        "AND kind = 'alert' ORDER BY id LIMIT 1").fetchone()
+    import json
+
+    dead_id = outbox.enqueue(store, kind=kind, channel=channel, target=target, payload=json.loads(payload),
+                             idempotency_key="relance-navigateur-1", at=parse_time(created), recipient_group=group)
+    with store.transaction():
+        store.conn.execute("UPDATE outbox SET state = 'dead', attempts = 1, last_error = ? WHERE id = ?",
+                           ["canal introuvable (channel_not_found)", dead_id])
+    store.close()
+    row = f"#dead-deliveries tr[data-id='{dead_id}']"
+    async with Browser() as browser:
+        reader = await browser.page()  # lecture sees it, but may not act on alerts
+        await log_in(reader, url, "lecture", passwords["lecture"])
+        await reader.goto(url + "incidents")
+        await reader.wait_for(f"document.querySelector(\"{row}\") !== null", what="the dead delivery")
+        shown = await reader.evaluate(f"document.querySelector(\"{row}\").innerText")
+        assert "channel_not_found" in shown and "Alerte" in shown, shown
+        assert await reader.evaluate(f"document.querySelector(\"{row} button\") === null")
+        cabinet = await browser.page()  # the cabinet may change the crisis level, not resend alerts
+        await log_in(cabinet, url, "cabinet", passwords["cabinet"])
+        await cabinet.goto(url + "incidents")
+        await cabinet.wait_for(f"document.querySelector(\"{row}\") !== null", what="the dead delivery")
+        assert await cabinet.evaluate(f"document.querySelector(\"{row} button\") === null")
+
+        cell = await browser.page()
+        await log_in(cell, url, "cellule", passwords["cellule"])
+        await cell.goto(url + "incidents")
+        await cell.wait_for(f"document.querySelector(\"{row} button[data-action=retry]\") !== null", what="Relancer")
+        assert await cell.evaluate(f"document.querySelector(\"{row} button\").textContent") == "Relancer"
+        await cell.screenshot(shots(tmp_path) / "livraison-en-echec.png")
+        await cell.click(f"{row} button[data-action=retry]")
+        await cell.wait_for("document.getElementById('notice').textContent.includes('remise en file')", what="retry")
+        await cell.wait_for(f"document.querySelector(\"{row}\") === null", what="the row leaves the failed list")
+    db = sqlite3.connect(db_path)
+    try:
+        state, attempts = db.execute("SELECT state, attempts FROM outbox WHERE id = ?", [dead_id]).fetchone()
+        assert state in ("pending", "sending", "sent") and (state == "sent" or attempts == 0), (state, attempts)
+        journal = db.execute("SELECT actor, status FROM user_actions WHERE action = ?",
+                             [f"POST /api/outbox/{dead_id}/retry"]).fetchall()
+        assert journal == [("cellule", 200)]
+    finally:
+        db.close()

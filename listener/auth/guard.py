@@ -9,10 +9,12 @@ Every request passes here before its handler:
   a JSON body, and from a browser session the CSRF token in `X-CSRF-Token` and no cross-site origin, so
   a form on another site changes nothing; the account's role must hold the permission of the route;
 - every write is journalled with who made it and its outcome.
+Its store reads and the journal run off the event loop (listener/store_threads.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
@@ -28,6 +30,8 @@ from aiohttp import web
 from listener.auth.sessions import COOKIE, Session, Sessions
 from listener.auth.users import PERMISSIONS, User, Users, record_action
 from listener.settings_base import secret_from_env
+from listener.store_threads import threads_of
+from listener.timeutil import utcnow
 
 log = logging.getLogger("vigie.web.auth")
 
@@ -137,6 +141,7 @@ class Guard:
         self.sessions = Sessions(app.store, self.users, max_hours=web_settings.auth.session_hours,
                                  idle_minutes=web_settings.auth.idle_minutes)
         self.throttle = LoginThrottle()
+        self._pending: set[asyncio.Task[None]] = set()  # journal lines waiting for the store
         self.allowed_hosts = {h.strip().lower() for h in web_settings.allowed_hosts}
         if web_settings.host not in ("0.0.0.0", "::", ""):
             self.allowed_hosts.add(web_settings.host.lower() if ":" not in web_settings.host
@@ -169,7 +174,7 @@ class Guard:
                         "and personal data is not served (create an account with `vigie users add`)",
                         self.settings.api_token_env)
 
-    def identify(self, request: web.Request) -> Identity | None:
+    async def identify(self, request: web.Request) -> Identity | None:
         header = request.headers.get("Authorization", "")
         if header:
             scheme, _, given = header.partition(" ")
@@ -177,10 +182,38 @@ class Guard:
             if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
                 return Identity(TOKEN_ACTOR, "admin", "token")
             return None  # a wrong token never falls back to the cookie
-        session = self.sessions.lookup(request.cookies.get(COOKIE))
+        cookie = request.cookies.get(COOKIE)
+        if not cookie:
+            return None
+        session = await threads_of(request).read(self.sessions.lookup, cookie)
         if session is None:
             return None
         return Identity(session.user.username, session.user.role, "session", session)
+
+    async def journal(self, request: web.Request, identity: Identity, status: int) -> None:
+        """One line of the action journal, off the loop. The action itself is done: if the store cannot
+        take the line now, it is written later (kept in memory meanwhile, and in the log)."""
+        entry = {"actor": identity.name, "action": f"{request.method} {request.path}", "role": identity.role,
+                 "target": request.match_info.get("id", ""), "status": status, "at": utcnow()}
+        threads = threads_of(request)
+        try:
+            await threads.write(record_action, self.app.store, **entry)
+        except web.HTTPServiceUnavailable:
+            log.error("action journal: store unavailable, line kept for later: %s %s by %s (%s)", entry["action"],
+                      entry["target"], entry["actor"], status)
+            task = asyncio.create_task(self._journal_later(threads, entry))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _journal_later(self, threads: Any, entry: dict[str, Any]) -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await threads.write(record_action, self.app.store, **entry)
+                return
+            except web.HTTPServiceUnavailable:
+                delay = min(delay * 2, 30.0)
 
     # -- the middleware ----------------------------------------------------------------------------
 
@@ -212,22 +245,28 @@ class Guard:
             return await handler(request)
         if (path == "/healthz" and self.settings.open_healthz) or (path == "/metrics" and self.settings.open_metrics):
             return await handler(request)
-        identity = self.identify(request)
+        identity = await self.identify(request)
         if identity is not None:
             request[IDENTITY] = identity
         is_api = path.startswith("/api/") or path in ("/healthz", "/metrics")
+        # Without an identity, say whether that is because nothing is configured (an account count: a read).
+        closed = (identity is None and (is_api or request.method in WRITE_METHODS)
+                  and await threads_of(request).read(self.closed))
         if request.method in WRITE_METHODS:
-            refusal = self._check_write(request, identity)
+            refusal = self._check_write(request, identity, closed)
             if refusal is not None:
                 return refusal
-            response = await handler(request)
             assert identity is not None
-            record_action(self.app.store, identity.name, f"{request.method} {path}", role=identity.role,
-                          target=request.match_info.get("id", ""), status=response.status)
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:  # a refusal or a 503 is journalled too
+                await self.journal(request, identity, exc.status)
+                raise
+            await self.journal(request, identity, response.status)
             return response
         if identity is None:
             if is_api:
-                message = ("aucun compte ni jeton configuré : données réservées" if self.closed()
+                message = ("aucun compte ni jeton configuré : données réservées" if closed
                            else "authentification requise (session ou jeton d'API)")
                 return _json_error(401, message, **{"WWW-Authenticate": 'Bearer realm="vigie"'})
             if request.method == "GET" and "." not in path.rsplit("/", 1)[-1]:  # a page, not a stray /favicon.ico
@@ -235,8 +274,8 @@ class Guard:
             return _json_error(401, "authentification requise")
         return await handler(request)
 
-    def _check_write(self, request: web.Request, identity: Identity | None) -> web.Response | None:
-        if self.closed():
+    def _check_write(self, request: web.Request, identity: Identity | None, closed: bool) -> web.Response | None:
+        if closed:
             return _json_error(403, "écriture refusée : aucun compte ni jeton d'API configuré "
                                     f"({self.settings.api_token_env} ou « vigie users add »)")
         if identity is None:

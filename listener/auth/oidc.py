@@ -117,7 +117,8 @@ class OidcClient:
             self._pending.pop(next(iter(self._pending)))
 
     async def complete(self, *, state: str, cookie_state: str | None, code: str) -> tuple[User, str]:
-        """Check the callback, verify the tokens, find (or create) the account. Returns (user, next path)."""
+        """Check the callback and verify the tokens. Returns (claims, next path); `account(claims)` (a store
+        write: the caller runs it off the event loop) then finds or creates the account."""
         if not state or not cookie_state or not secrets.compare_digest(state, cookie_state):
             raise OidcError("connexion expirée ou lancée depuis un autre navigateur : recommencer")
         pending = self._pending.pop(state, None)
@@ -127,7 +128,7 @@ class OidcClient:
         tokens = await self._exchange(meta, code, pending.verifier)
         claims = await self._verify(tokens.get("id_token"), pending.nonce)
         info = await self._userinfo(meta, tokens.get("access_token"), claims["sub"])
-        return self._account({**claims, **info}), pending.next
+        return {**claims, **info}, pending.next
 
     async def _exchange(self, meta: dict[str, Any], code: str, verifier: str) -> dict[str, Any]:
         secret = secret_from_env(self.settings.client_secret_env)
@@ -189,7 +190,7 @@ class OidcClient:
             raise OidcError("informations d'un autre agent que celui connecté")
         return info
 
-    def _account(self, claims: dict[str, Any]) -> User:
+    def account(self, claims: dict[str, Any]) -> User:
         subject = str(claims["sub"])
         user = self.users.by_subject(subject)
         email = str(claims.get("email") or "").strip().lower()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from listener.auth.users import User, Users
-from listener.store import Store
+from listener.store import Store, store_fault
 from listener.timeutil import parse_time, to_iso, utcnow
 
 COOKIE = "vigie_session"
@@ -72,9 +73,13 @@ class Sessions:
             self.close(token)
             return None
         if (now - parse_time(last_seen)).total_seconds() > 60:  # one write a minute at most per session
-            with self.store.transaction():
-                self.store.conn.execute("UPDATE user_sessions SET last_seen_at = ? WHERE token_hash = ?",
-                                        [to_iso(now), key])
+            try:
+                with self.store.transaction():
+                    self.store.conn.execute("UPDATE user_sessions SET last_seen_at = ? WHERE token_hash = ?",
+                                            [to_iso(now), key])
+            except sqlite3.Error as exc:  # the store is busy: the session is valid all the same, touched later
+                if store_fault(exc) is None:
+                    raise
         return Session(user, csrf, parse_time(expires_at), via)
 
     def close(self, token: str | None) -> None:

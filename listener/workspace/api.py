@@ -1,6 +1,8 @@
 """The workspace's JSON API: dashboard, volume chart, mention explorer and CSV export, incident context,
 posting desk. Reads need any account (or the API token); the desk's actions need the `posts` permission
 (the guard checks it, with the CSRF token) and are recorded under the account that made them.
+Every store read and write runs off the event loop (listener/store_threads.py); the whole-period panels
+run in a worker process.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 from aiohttp import web
 
 from listener.auth.guard import actor_of, identity_of
+from listener.store_threads import read, stream, write
 from listener.timeutil import parse_time, to_iso
 from listener.workspace import dashboard, desk, explorer
+from rules import crisis_state, posting_queue
 
 log = logging.getLogger("vigie.workspace")
 
@@ -166,7 +170,8 @@ def open_incidents(store, limit: int = 20, *, everything: bool = False) -> list[
 
 async def api_incident_list(request: web.Request) -> web.Response:
     everything = request.query.get("status") == "all"
-    return web.json_response({"incidents": open_incidents(_app(request).store, 200, everything=everything)})
+    incidents = await read(request, open_incidents, _app(request).store, 200, everything=everything)
+    return web.json_response({"incidents": incidents})
 
 
 async def api_dashboard(request: web.Request) -> web.Response:
@@ -178,22 +183,34 @@ async def api_dashboard(request: web.Request) -> web.Response:
     window = dashboard.window_for(as_of, hours)
     keys = _keys(request)
     store = app.store
-    volume = dashboard.volume(store, keys, window, workspace.bands, app.clock.now(), app.tz)
-    for series in volume["series"]:
-        series["label"] = dashboard.label_of(series["key"], workspace.names)
+    now = app.clock.now()
+
+    def gather() -> dict[str, Any]:
+        volume = dashboard.volume(store, keys, window, workspace.bands, now, app.tz)
+        for series in volume["series"]:
+            series["label"] = dashboard.label_of(series["key"], workspace.names)
+        return {
+            "crisis": dashboard.crisis_history(store),
+            "volume": volume, "alerts": dashboard.alert_marks(store, window),
+            "shares": dashboard.shares(store, window),
+            "new_terms": dashboard.new_terms(store, window),
+            "incidents": open_incidents(store),
+            "open_alerts": store.conn.execute("SELECT count(*) FROM alerts WHERE status = 'open'").fetchone()[0],
+        }
+
     wait = request.query.get("wait") == "1"
+    panels = await read(request, gather)
     trending, pending = await workspace.trending_for(as_of, min(int(hours), 24), wait=wait)
     authors, authors_pending = await workspace.authors_for(window, wait=wait)
-    open_alerts = store.conn.execute("SELECT count(*) FROM alerts WHERE status = 'open'").fetchone()[0]
     return web.json_response({
         "as_of": to_iso(as_of), "hours": hours, "institution": app.settings.institution.name,
-        "crisis": dashboard.crisis_history(store),
-        "volume": volume, "alerts": dashboard.alert_marks(store, window),
-        "shares": dashboard.shares(store, window),
+        "crisis": panels["crisis"],
+        "volume": panels["volume"], "alerts": panels["alerts"],
+        "shares": panels["shares"],
         "top_authors": authors or [], "top_authors_pending": authors_pending,
-        "new_terms": dashboard.new_terms(store, window),
+        "new_terms": panels["new_terms"],
         "trending": trending or [], "trending_pending": pending,
-        "incidents": open_incidents(store), "open_alerts": open_alerts,
+        "incidents": panels["incidents"], "open_alerts": panels["open_alerts"],
     })
 
 
@@ -202,16 +219,22 @@ async def api_volume(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     window = dashboard.window_for(_as_of(request), _hours(request))
     keys = _keys(request)
-    volume = dashboard.volume(app.store, keys, window, workspace.bands, app.clock.now(), app.tz)
-    for series in volume["series"]:
-        series["label"] = dashboard.label_of(series["key"], workspace.names)
-    return web.json_response({"volume": volume, "alerts": dashboard.alert_marks(app.store, window, keys)})
+    now = app.clock.now()
+
+    def gather() -> dict[str, Any]:
+        volume = dashboard.volume(app.store, keys, window, workspace.bands, now, app.tz)
+        for series in volume["series"]:
+            series["label"] = dashboard.label_of(series["key"], workspace.names)
+        return {"volume": volume, "alerts": dashboard.alert_marks(app.store, window, keys)}
+
+    return web.json_response(await read(request, gather))
 
 
 async def api_volume_keys(request: web.Request) -> web.Response:
     app = _app(request)
     window = dashboard.window_for(_as_of(request), _hours(request))
-    return web.json_response({"keys": dashboard.available_keys(app.store, window, _workspace(request).names)})
+    keys = await read(request, dashboard.available_keys, app.store, window, _workspace(request).names)
+    return web.json_response({"keys": keys})
 
 
 def _filters(request: web.Request) -> explorer.Filters:
@@ -229,10 +252,10 @@ async def api_explorer(request: web.Request) -> web.Response:
         offset = int(request.query.get("offset", "0"))
     except ValueError:
         return _error(400, "limit et offset doivent être des entiers")
-    mentions = explorer.search(app.store, filters, limit=limit, offset=offset)
+    mentions = await read(request, explorer.search, app.store, filters, limit=limit, offset=offset)
     # The configured sources and those that ever moved a cursor (never a scan of the mentions).
-    sources = [s.name for s in app.settings.sources] + [
-        row[0] for row in app.store.conn.execute("SELECT source FROM cursors LIMIT 100")] + ["ingest"]
+    cursors = await read(request, lambda: [row[0] for row in app.store.conn.execute("SELECT source FROM cursors LIMIT 100")])
+    sources = [s.name for s in app.settings.sources] + cursors + ["ingest"]
     names = _workspace(request).names
     return web.json_response({
         "mentions": mentions, "offset": offset, "limit": limit,
@@ -251,7 +274,7 @@ async def api_explorer_csv(request: web.Request) -> web.StreamResponse:
         "Content-Disposition": f'attachment; filename="vigie-mentions-{stamp}.csv"',
         "Cache-Control": "no-store"})
     await response.prepare(request)
-    for chunk in explorer.export_csv(explorer.rows_for_export(app.store, filters)):
+    async for chunk in stream(request, lambda: explorer.export_csv(explorer.rows_for_export(app.store, filters))):
         await response.write(chunk)
     await response.write_eof()
     return response
@@ -261,24 +284,30 @@ async def api_incident_context(request: web.Request) -> web.Response:
     """What the incident page draws beside the incident itself: the volume of its keys around it, its
     evidence mentions (with their explanation words), the crisis actions and the posts held meanwhile."""
     app = _app(request)
-    store = app.store
     try:
         item_id = int(request.match_info["id"])
     except ValueError:
         return _error(400, "identifiant invalide")
+    context = await read(request, incident_context, app, _workspace(request), item_id, app.clock.now())
+    if context is None:
+        return _error(404, f"incident n° {item_id} introuvable")
+    return web.json_response(context)
+
+
+def incident_context(app: Any, workspace: Workspace, item_id: int, now: datetime) -> dict[str, Any] | None:
+    store = app.store
     item = incident_item(store, item_id)
     if item is None:
-        return _error(404, f"incident n° {item_id} introuvable")
+        return None
     opened, updated, resolved = item["opened_at"], item["updated_at"], item["resolved_at"]
     keys, evidence = item["keys"], item["evidence"]
     start = parse_time(opened) - timedelta(hours=6)
     end = max(parse_time(resolved or updated) + timedelta(hours=2), parse_time(opened) + timedelta(hours=6))
-    end = min(end, max(app.clock.now(), parse_time(updated)))
+    end = min(end, max(now, parse_time(updated)))
     hours = max(1.0, (end - start).total_seconds() / 3600)
     window = dashboard.window_for(end, hours)
     plotted = [k for k in keys if isinstance(k, str)][: dashboard.MAX_KEYS - 1] or ["all"]
-    workspace = _workspace(request)
-    volume = dashboard.volume(store, plotted, window, workspace.bands, app.clock.now(), app.tz)
+    volume = dashboard.volume(store, plotted, window, workspace.bands, now, app.tz)
     names = workspace.names
     for series in volume["series"]:
         series["label"] = dashboard.label_of(series["key"], names)
@@ -290,15 +319,12 @@ async def api_incident_context(request: web.Request) -> web.Response:
         for values in store.conn.execute(f"SELECT {explorer._COLUMNS} FROM mentions WHERE id IN ({marks}) "
                                          "ORDER BY created_at", ids):
             mentions.append(explorer.present(dict(zip(cols, values, strict=True)), []))
-    crisis = store.conn.execute(
-        "SELECT at, from_state, to_state, actor, reason FROM crisis_log WHERE at >= ? AND at <= ? ORDER BY id",
-        [to_iso(start), to_iso(end + timedelta(hours=12))]).fetchall()
-    held = _held_posts(store, start)
-    return web.json_response({
+    crisis = crisis_state.journal_between(store, start, end + timedelta(hours=12))
+    return {
         "item": item, "volume": volume, "alerts": dashboard.alert_marks(store, window, plotted),
-        "evidence": mentions, "held_posts": held,
-        "crisis_actions": [dict(zip(("at", "from_state", "to_state", "actor", "reason"), r, strict=True)) for r in crisis],
-    })
+        "evidence": mentions, "held_posts": _held_posts(store, start),
+        "crisis_actions": [dashboard.change_entry(row) for row in crisis],
+    }
 
 
 def incident_item(store, item_id: int) -> dict[str, Any] | None:
@@ -355,29 +381,26 @@ def incident_item(store, item_id: int) -> dict[str, Any] | None:
 
 
 def _held_posts(store, since: datetime) -> list[dict[str, Any]]:
-    if store.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'scheduled_posts'").fetchone() is None:
-        return []
-    rows = store.conn.execute(
-        "SELECT id, text, channel, category, scheduled_at, state, held_at, held_reason FROM scheduled_posts "
-        "WHERE held_at >= ? OR state = 'held' ORDER BY scheduled_at", [to_iso(since)]).fetchall()
-    return [{"id": i, "text": explorer.clean(t), "channel": c, "category": cat, "scheduled_at": s, "state": st,
-             "state_label": desk.state_label(st), "held_at": h, "held_reason": r}
-            for i, t, c, cat, s, st, h, r in rows]
+    return [{"id": p["id"], "text": explorer.clean(p["text"]), "channel": p["channel"], "category": p["category"],
+             "scheduled_at": p["scheduled_at"], "state": p["state"], "state_label": desk.state_label(p["state"]),
+             "held_at": p["held_at"], "held_reason": p["held_reason"]}
+            for p in posting_queue.held_since(store, since)]
 
 
 # -- posting desk ------------------------------------------------------------------------------------
 
 
 async def api_desk(request: web.Request) -> web.Response:
-    from rules import posting_queue
-    from rules.crisis_state import current_state
-
     app = _app(request)
     store = app.store
     needed = app.settings.web.auth.held_post_approvals
-    state = current_state(store)["state"]
-    posts = posting_queue.list_posts(store, limit=300)
-    journal = desk.events(store, [p["id"] for p in posts])
+
+    def gather() -> tuple[str, list[dict[str, Any]], dict[int, list[dict[str, Any]]], dict[str, int]]:
+        posts = posting_queue.list_posts(store, limit=300)
+        return (crisis_state.current_state(store)["state"], posts,
+                posting_queue.events(store, [p["id"] for p in posts]), posting_queue.summary(store))
+
+    state, posts, journal, counts = await read(request, gather)
     items = []
     for post in posts:
         public = posting_queue.as_public(post)
@@ -387,7 +410,7 @@ async def api_desk(request: web.Request) -> web.Response:
         items.append(public)
     identity = identity_of(request)
     return web.json_response({"policy": desk.policy(state, app.settings.rules.posting, needed), "posts": items,
-                              "counts": posting_queue.summary(store), "me": identity.name if identity else None})
+                              "counts": counts, "me": identity.name if identity else None})
 
 
 async def _desk_action(request: web.Request, action: str) -> web.Response:
@@ -401,18 +424,20 @@ async def _desk_action(request: web.Request, action: str) -> web.Response:
         return _error(401, "authentification requise")
     account = actor_of(request, await _body(request))
     now = app.clock.now()
-    try:
+
+    def act() -> desk.Outcome:
+        # One transaction: an approval and the release it completes are recorded together or not at all.
         if action == "approve":
-            outcome = desk.approve(app.store, app.settings.rules.posting, post_id, account, now,
-                                   needed=app.settings.web.auth.held_post_approvals)
-        elif action == "release":
-            outcome = desk.release(app.store, post_id, account, now)
-        else:
-            outcome = desk.cancel(app.store, post_id, account, now)
+            return desk.approve(app.store, app.settings.rules.posting, post_id, account, now,
+                                needed=app.settings.web.auth.held_post_approvals)
+        if action == "release":
+            return desk.release(app.store, post_id, account, now)
+        return desk.cancel(app.store, post_id, account, now)
+
+    try:
+        outcome = await write(request, act)
     except desk.DeskError as exc:
         return _error(exc.status, str(exc))
-    from rules import posting_queue
-
     return web.json_response({"message": outcome.message, "released": outcome.released,
                               "post": posting_queue.as_public(outcome.post)})
 

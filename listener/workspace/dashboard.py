@@ -26,6 +26,7 @@ from classifiers.detection.settings import SpikeSettings, TrendingSettings
 from classifiers.detection.spikes import SpikeDetector
 from listener.store import Store
 from listener.timeutil import parse_time, to_iso
+from rules import crisis_state
 
 BAND_SIGMAS = 2.0
 MAX_KEYS = 8
@@ -257,12 +258,16 @@ def top_authors(store: Store, window: Window, limit: int = 10) -> list[dict[str,
 
 
 def crisis_history(store: Store, limit: int = 30) -> dict[str, Any]:
-    state = store.conn.execute("SELECT state, since, reason, actor FROM crisis_state WHERE id = 1").fetchone()
-    journal = store.conn.execute(
-        "SELECT at, from_state, to_state, actor, reason FROM crisis_log ORDER BY id DESC LIMIT ?", [limit]).fetchall()
-    current = dict(zip(("state", "since", "reason", "actor"), state, strict=True)) if state else {"state": "normal"}
-    return {**current, "history": [dict(zip(("at", "from_state", "to_state", "actor", "reason"), row, strict=True))
-                                   for row in journal]}
+    """The level in force and its latest changes (rules' crisis state owns the tables)."""
+    state = crisis_state.recorded_state(store)
+    current = {k: state[k] for k in ("state", "since", "reason", "actor")} if state else {"state": "normal"}
+    return {**current, "history": [change_entry(row) for row in crisis_state.journal(store, limit=limit)]}
+
+
+def change_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A crisis journal row in the shape the pages read."""
+    return {"at": row["at"], "from_state": row["from"], "to_state": row["to"], "actor": row["actor"],
+            "reason": row["reason"]}
 
 
 def alert_marks(store: Store, window: Window, keys: list[str] | None = None) -> list[dict[str, Any]]:

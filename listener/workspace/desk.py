@@ -91,18 +91,5 @@ def policy(state: str, config: PostingSettings, needed: int) -> dict[str, Any]:
             "second_approver": config.require_second_approver, "mode": config.mode}
 
 
-def events(store, post_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each post's journal (who added, held, approved, released, published it, and when)."""
-    if not post_ids:
-        return {}
-    marks = ",".join("?" * len(post_ids))
-    out: dict[int, list[dict[str, Any]]] = {}
-    for post_id, at, actor, action, detail in store.conn.execute(
-            f"SELECT post_id, at, actor, action, detail FROM post_events WHERE post_id IN ({marks}) ORDER BY id",
-            post_ids):
-        out.setdefault(post_id, []).append({"at": at, "actor": actor, "action": action, "detail": detail})
-    return out
-
-
 def state_label(state: str) -> str:
     return POST_STATE_FR.get(state, state)

@@ -57,8 +57,8 @@ const Vigie = (() => {
       const data = await getJSON("/api/crisis");
       const badge = document.getElementById("crisis");
       badge.className = "crisis " + data.state;
-      badge.textContent = "Niveau : " + (LEVEL[data.state] || data.state);
-      badge.title = data.reason || "";
+      badge.textContent = clean("Niveau : " + (LEVEL[data.state] || data.state));
+      badge.title = clean(data.reason);
       return data;
     } catch (error) { return null; }
   }

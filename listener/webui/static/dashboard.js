@@ -53,9 +53,9 @@
     if (main && main.values.length) {
       let peak = 0; main.values.forEach((v, i) => { if (v > main.values[peak]) peak = i; });
       const above = main.values.filter((v, i) => v > main.high[i]).length;
-      document.getElementById("volume-summary").textContent =
+      document.getElementById("volume-summary").textContent = Vigie.clean(
         `${main.label} : ${number.format(main.total)} mentions, pic de ${number.format(main.values[peak])} en ${volume.step_minutes} min ` +
-        `le ${when(volume.times[peak])} ; ${above} intervalle(s) au-dessus de la bande attendue ; ${alerts.length} alerte(s) sur la période.`;
+        `le ${when(volume.times[peak])} ; ${above} intervalle(s) au-dessus de la bande attendue ; ${alerts.length} alerte(s) sur la période.`);
     }
     container.dataset.series = volume.series.map(s => s.key).join(",");
     container.dataset.peak = main ? String(Math.max(...main.values)) : "0";

@@ -2,7 +2,7 @@
 // crisis actions and held posts; acknowledge / silence / resolve from here.
 "use strict";
 (() => {
-  const { el, when, getJSON, send, can, SEVERITY, ALERT_STATUS, LEVEL } = Vigie;
+  const { el, clean, when, getJSON, send, can, SEVERITY, ALERT_STATUS, LEVEL } = Vigie;
   const id = document.getElementById("incident").dataset.id;
   const KIND = { signal: "signal", alert: "alerte", notification: "message", notified: "message envoyé", ack: "prise en charge",
                  acknowledged: "prise en charge", opened: "ouverture", update: "mise à jour", change: "changement",
@@ -35,11 +35,12 @@
   async function load() {
     const data = await getJSON("/api/workspace/incidents/" + encodeURIComponent(id));
     item = data.item;
-    document.getElementById("incident-title").textContent = item.title;
-    document.title = item.title + " — Vigie";
-    document.getElementById("incident-meta").textContent =
+    // Titles, names and figures may carry words of the posts: neutralised like every other text (clean).
+    document.getElementById("incident-title").textContent = clean(item.title);
+    document.title = clean(item.title) + " — Vigie";
+    document.getElementById("incident-meta").textContent = clean(
       `${SEVERITY[item.severity] || item.severity} · ${ALERT_STATUS[item.status] || item.status} · ouvert le ${when(item.opened_at)}` +
-      ` · mis à jour le ${when(item.updated_at)}` + (item.acked_by ? ` · pris en charge par ${item.acked_by}` : "");
+      ` · mis à jour le ${when(item.updated_at)}` + (item.acked_by ? ` · pris en charge par ${item.acked_by}` : ""));
     actions();
     const timeline = document.getElementById("timeline"); timeline.replaceChildren();
     for (const entry of item.timeline) {
@@ -54,8 +55,8 @@
                      threshold: "seuil", score: "score", started_at: "depuis", mentions: "mentions", authors: "auteurs" };
     const lines = Array.isArray(item.figures) ? item.figures.filter(line => typeof line === "string") : null;
     const figures = lines ? [] : Object.entries(item.figures || {}).filter(([k, v]) => FIGURE[k] && (typeof v === "number" || typeof v === "string"));
-    document.getElementById("incident-figures").textContent = lines ? lines.join(" · ") : figures.map(([k, v]) =>
-      `${FIGURE[k]} : ${typeof v === "number" ? Vigie.number.format(Math.round(v * 10) / 10) : (k.endsWith("_at") ? when(v) : v)}`).join(" · ");
+    document.getElementById("incident-figures").textContent = clean(lines ? lines.join(" · ") : figures.map(([k, v]) =>
+      `${FIGURE[k]} : ${typeof v === "number" ? Vigie.number.format(Math.round(v * 10) / 10) : (k.endsWith("_at") ? when(v) : v)}`).join(" · "));
     const crisis = document.getElementById("crisis-actions"); crisis.replaceChildren();
     for (const entry of data.crisis_actions) {
       const li = el("li", undefined, entry.to_state === "crise" ? "critical" : "warning");
