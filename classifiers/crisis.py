@@ -7,29 +7,42 @@ made you page me at 3 am?"). The hard part is what must *not* fire, handled in t
 - hypothetical or conditional use just before the phrase: "si jamais il y a une inondation",
   "en cas d'incendie", "risque d'inondation";
 - drills and tests anywhere in the text: "exercice d'évacuation", "simulation", "alerte test";
-- past events and remembrance: "il y a 10 ans", "commémoration", "anniversaire";
+- generic statements rather than reports, just before the phrase: "de plus en plus d'inondations",
+  "la lutte contre les incendies";
+- past events and remembrance anywhere in the text: "il y a 10 ans", "commémoration", "hommage",
+  "anniversaire", a past year ("la canicule de 2003", "en 2015"; not "la pire crue depuis 1910");
 - figurative uses overlapping the phrase: "explosion de joie", "feu d'artifice", "inondé de messages";
 - topic words that are not events, overlapping the phrase: "terrorisme intellectuel", "la lutte contre le
   terrorisme", "séisme politique", "peine de mort";
+- the end of a crisis, overlapping the phrase: "levée du confinement", "fin de l'alerte";
 - film, series and book plots anywhere in the text: "le film raconte une inondation…".
+
+Where: a crisis clearly located abroad (« séisme au Japon ») is dropped unless the institution counts
+events abroad (ClassifierSettings.crisis_abroad); its own places are always local (crisis_places.py).
 
 Whole words where stems mislead: a phrase whose stems are short and differ from its words ("tué" → "tu",
 "courant" → "cour") is matched word for word, so « tu » + « mort » never reads as « tué ».
 Aftermath words ("bilan", "sinistrés", "disparus", "consignes") strengthen a kind already signalled and
-never fire alone.
+never fire alone, nor inside a figurative or topic phrase (« ravagé mentalement »).
+One word family counts once per kind: « #Pollution … elle pollue » is one weak signal, not two.
+A negated phrase kept as a signal ("pas de courant") needs its "de" in the text: « pas courant » means
+"not common".
 
 The lexicon is classifiers/data/crisis_fr.toml (replaceable with ClassifierSettings.crisis_lexicon).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from classifiers.crisis_places import PlaceScope
 from classifiers.lexicon import Entry, Match, PhraseLexicon, View
-from classifiers.text import prepare
+from classifiers.text import NEGATORS, prepare
 from classifiers.types import Label
 
 DEFAULT_LEXICON = Path(__file__).with_name("data") / "crisis_fr.toml"
@@ -48,11 +61,13 @@ class CrisisLexicon:
     labels: dict[str, str]
     keep_negated: frozenset[str]
     hypothetical: PhraseLexicon
+    generic: PhraseLexicon
     drill: PhraseLexicon
     past: PhraseLexicon
     figurative: PhraseLexicon
     fiction: PhraseLexicon
     topic: PhraseLexicon
+    over: PhraseLexicon
     aftermath: PhraseLexicon
 
 
@@ -90,11 +105,13 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
         labels=labels,
         keep_negated=frozenset(keep),
         hypothetical=cues("hypothetical"),
+        generic=cues("generic"),
         drill=cues("drill"),
         past=cues("past"),
         figurative=cues("figurative"),
         fiction=cues("fiction", on="words"),  # "série" and "serait" share a stem
         topic=cues("topic"),
+        over=cues("over"),
         aftermath=PhraseLexicon(Entry(w, "aftermath", float(aftermath.get("weight", WEAK)))
                                 for w in aftermath.get("words", [])),
     )
@@ -102,6 +119,13 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
 
 # Words after which "plus d'eau" still means "no more water" ("il n'y a plus", "toujours plus" is not).
 _PLUS_ABSENCE_BEFORE = frozenset({"a", "y", "n'", "ne", "toujours", "encore", "deja", "et", "donc", "bref"})
+_DE = frozenset({"de", "d'", "du", "des"})
+# A year after these is a past event ("la canicule de 2003", "en 2015")...
+_YEAR_OF = frozenset({"en", "de", "d'", "du", "des"})
+# ...unless the text compares with it ("la pire crue depuis 1910", "comme en 2003", "pire qu'en 2003").
+_YEAR_COMPARED = frozenset({"comme", "depuis", "qu'", "que", "pire", "record", "jamais", "plus", "avant"})
+# How many characters of a single word make its family: « pollution », « pollué », « #Pollution ».
+FAMILY_PREFIX = 5
 
 
 def _comparative(view: View, match: Match) -> bool:
@@ -113,40 +137,82 @@ def _comparative(view: View, match: Match) -> bool:
     return before.isalnum() and before not in _PLUS_ABSENCE_BEFORE
 
 
+def _missing_de(view: View, match: Match) -> bool:
+    """ "pas de courant" is a power cut, « pas courant » (not common) is not: a phrase that starts with a
+    negator and a "de" needs that "de" in the text (the matcher skips it on both sides)."""
+    words = match.entry.phrase.lower().replace("'", "' ").split()
+    if len(words) < 2 or words[0] not in NEGATORS or words[1] not in _DE:
+        return False
+    return not any(word in _DE for word in view.prepared.folded[match.start + 1 : match.end + 1])
+
+
+def _past_year(folded: list[str], this_year: int) -> bool:
+    """A year before this one named as the event's time: « les inondations de 1910 », « en 2015 »."""
+    for i, word in enumerate(folded):
+        if len(word) != 4 or not word.isdigit() or i == 0 or folded[i - 1] not in _YEAR_OF:
+            continue
+        if 1800 <= int(word) < this_year and (i < 2 or folded[i - 2] not in _YEAR_COMPARED):
+            return True
+    return False
+
+
+def _family(view: View, match: Match) -> str:
+    """One word family per kind: the first letters of a one-word match, the phrase otherwise."""
+    if match.start != match.end:
+        return match.entry.phrase
+    return view.prepared.folded[match.start].lstrip("#")[:FAMILY_PREFIX]
+
+
+def _overlaps(match: Match, others: list[Match]) -> bool:
+    return any(other.start <= match.end and match.start <= other.end for other in others)
+
+
 class CrisisDetector:
     """Crisis kinds for prepared texts, each with a score and the phrases that fired."""
 
-    def __init__(self, lexicon: CrisisLexicon, threshold: float = 0.5) -> None:
+    def __init__(self, lexicon: CrisisLexicon, threshold: float = 0.5, this_year: int | None = None,
+                 places: PlaceScope | None = None) -> None:
         self.lexicon = lexicon
         self.threshold = threshold
+        # Mentions are classified as they arrive: a year before this one is in the past.
+        self.this_year = this_year or datetime.date.today().year
+        # None: events abroad count like any other (a ministry with interests abroad).
+        self.places = places
 
     @classmethod
-    def load(cls, path: Path | None = None, threshold: float = 0.5) -> CrisisDetector:
-        return cls(load_lexicon(path), threshold)
+    def load(cls, path: Path | None = None, threshold: float = 0.5, this_year: int | None = None, *,
+             abroad: bool = False, local_places: Iterable[str] = ()) -> CrisisDetector:
+        """`abroad`: whether crises located abroad count; `local_places`: the institution's own places,
+        local whatever else a text names (the defaults are those of ClassifierSettings)."""
+        places = None if abroad else PlaceScope.load(local=local_places)
+        return cls(load_lexicon(path), threshold, this_year, places)
 
-    def _kept(self, view: View, matches: list[Match]) -> list[Match]:
+    def _kept(self, view: View, matches: list[Match]) -> tuple[list[Match], list[Match]]:
+        """(the matches that still count, the figurative and topic phrases found)."""
         lex = self.lexicon
         kept = [
             m for m in matches
-            if (not m.negated or m.entry.group in lex.keep_negated) and not _comparative(view, m)
+            if (not m.negated or m.entry.group in lex.keep_negated)
+            and not _comparative(view, m) and not _missing_de(view, m)
         ]
         if not kept:
-            return kept
+            return kept, []
         if lex.drill.match(view) or lex.past.match(view) or lex.fiction.match(view):
-            return []
-        if _YEARS_AGO_RE.search(" ".join(view.prepared.folded).replace("' ", "'")):
-            return []
-        figurative = lex.figurative.match(view) + lex.topic.match(view)
+            return [], []
+        folded = view.prepared.folded
+        if _YEARS_AGO_RE.search(" ".join(folded).replace("' ", "'")) or _past_year(folded, self.this_year):
+            return [], []
+        figurative = lex.figurative.match(view) + lex.topic.match(view) + lex.over.match(view)
         if figurative:
-            kept = [m for m in kept if not any(f.start <= m.end and m.start <= f.end for f in figurative)]
-        hypothetical = lex.hypothetical.match(view)
-        if hypothetical:
+            kept = [m for m in kept if not _overlaps(m, figurative)]
+        before = lex.hypothetical.match(view) + lex.generic.match(view)
+        if before:
             kept = [
                 m for m in kept
                 if not any(h.end < m.start <= h.end + HYPOTHETICAL_WINDOW or h.start <= m.start <= h.end
-                           for h in hypothetical)
+                           for h in before)
             ]
-        return kept
+        return kept, figurative
 
     def detect(self, view: View) -> list[Label]:
         matches = self.lexicon.kinds.match(view)
@@ -154,7 +220,7 @@ class CrisisDetector:
             matches += self.lexicon.exact.match(view)
         if not matches:
             return []
-        kept = self._kept(view, matches)
+        kept, figurative = self._kept(view, matches)
         scores: dict[str, float] = {}
         terms: dict[str, dict[str, None]] = {}
         seen: set[tuple[str, str]] = set()
@@ -162,30 +228,39 @@ class CrisisDetector:
         # Strongest and longest first, so a word shared by two entries counts with its best one.
         for match in sorted(kept, key=lambda m: (-m.entry.weight, m.start - m.end, m.start)):
             kind = match.entry.group
-            # One phrase counts once, and one word once per kind (a stem and a whole-word entry may both hit).
-            if (kind, match.entry.phrase) in seen or (kind, match.start) in covered:
+            # One phrase counts once, one word once per kind (a stem and a whole-word entry may both hit),
+            # and one word family once per kind (« #Pollution … elle pollue »).
+            family = (kind, _family(view, match))
+            if (kind, match.entry.phrase) in seen or (kind, match.start) in covered or family in seen:
                 continue
-            seen.add((kind, match.entry.phrase))
+            seen.update(((kind, match.entry.phrase), family))
             covered.add((kind, match.start))
             scores[kind] = scores.get(kind, 0.0) + match.entry.weight
             terms.setdefault(kind, {})[match.surface] = None
         if scores:
-            for match in self.lexicon.aftermath.match(view):
-                if match.negated or ("aftermath", match.entry.phrase) in seen or any(
-                    k.start <= match.end and match.start <= k.end for k in kept
-                ):
-                    continue
-                seen.add(("aftermath", match.entry.phrase))
-                for kind in scores:
-                    scores[kind] += match.entry.weight
-                    terms[kind][match.surface] = None
+            self._add_aftermath(view, kept + figurative, scores, terms)
         labels = [
             Label(kind, round(min(1.0, score), 3), list(terms[kind]))
             for kind, score in scores.items()
             if score >= self.threshold
         ]
+        if labels and self.places is not None and self.places.abroad(view):
+            return []
         labels.sort(key=lambda label: -label.score)
         return labels
+
+    def _add_aftermath(self, view: View, taken: list[Match], scores: dict[str, float],
+                       terms: dict[str, dict[str, None]]) -> None:
+        """Aftermath words strengthen every kind found, each word family once, never inside a phrase
+        already taken (« ravagé mentalement » is not a ruin)."""
+        found: dict[str, Match] = {}
+        for match in self.lexicon.aftermath.match(view):
+            if not match.negated and not _overlaps(match, taken):
+                found.setdefault(_family(view, match), match)
+        for match in found.values():
+            for kind in scores:
+                scores[kind] += match.entry.weight
+                terms[kind][match.surface] = None
 
     def detect_many(self, views: list[View]) -> list[list[Label]]:
         return [self.detect(view) for view in views]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.crisis import CrisisDetector
+from classifiers.crisis_places import name_places
 from classifiers.hostility import HostilityClassifier
 from classifiers.lexicon import View
 from classifiers.settings import ClassifierSettings
@@ -57,7 +58,10 @@ class ClassifierStack:
                 model_threshold=settings.abuse_model_threshold,
                 extra_targets=list(settings.hostility_targets),
             ),
-            crisis=CrisisDetector.load(settings.crisis_lexicon, settings.crisis_threshold),
+            crisis=CrisisDetector.load(
+                settings.crisis_lexicon, settings.crisis_threshold, abroad=settings.crisis_abroad,
+                local_places=[*settings.crisis_local_places, *name_places(institution.name)],
+            ),
         )
         # The models, lexicons and imported modules live as long as the process. Moving them out of the
         # cyclic GC's reach stops every full collection from rescanning ~150,000 objects while the
