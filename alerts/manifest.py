@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from listener.host import AreaManifest, Command, Host
-
-
-def _setup(host: Host) -> Any:
-    from alerts import extension
-
-    return extension.setup(host)
-
-
-def _migrations() -> Sequence[Any]:
-    from alerts.schema import MIGRATIONS
-
-    return MIGRATIONS
-
-
-def _cli() -> Any:
-    from alerts import cli
-
-    return cli
-
+from listener.host import AreaManifest, lazy_command, lazy_migrations, lazy_setup
 
 ALERTS = AreaManifest(
     name="alerts",
-    setup=_setup,
+    setup=lazy_setup("alerts.extension"),
     commands=(
-        Command("alerts", "Alertes : état des envois (outbox), relance des envois abandonnés.",
-                lambda: _cli().alerts_group),
-        Command("digest", "Synthèse du matin pour les élus : aperçu HTML (--preview) ou envoi immédiat (--send).",
-                lambda: _cli().digest),
+        lazy_command("alerts", "Alertes : état des envois (outbox), relance des envois abandonnés.",
+                     "alerts.cli", "alerts_group"),
+        lazy_command("digest", "Synthèse du matin pour les élus : aperçu HTML (--preview) ou envoi immédiat "
+                               "(--send).", "alerts.cli", "digest"),
     ),
-    migrations=_migrations,
+    migrations=lazy_migrations("alerts.schema"),
 )

@@ -3,63 +3,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from listener.host import AreaManifest, Command, Host
-
-
-def _cli() -> Any:
-    from classifiers import cli
-
-    return cli
-
-
-def _train_cli() -> Any:
-    from classifiers import train_cli
-
-    return train_cli
-
-
-def _migrations() -> Sequence[Any]:
-    from classifiers.schema import MIGRATIONS
-
-    return MIGRATIONS
-
-
-def _setup_detection(host: Host) -> Any:
-    from classifiers.detection import area
-
-    return area.setup(host)
-
-
-def _spikes() -> Any:
-    from classifiers.detection.cli import spikes
-
-    return spikes
-
+from listener.host import AreaManifest, lazy_command, lazy_migrations, lazy_setup
 
 UNDERSTANDING = AreaManifest(
     name="classifiers",
     commands=(
-        Command("classify", "Classe des textes (un par ligne, fichier ou entrée standard) : un objet JSON par ligne.",
-                lambda: _cli().classify),
-        Command("label", "Étiquette des mentions stockées par thème (entraîne le modèle de thèmes de l'équipe).",
-                lambda: _cli().label),
-        Command("train", "Réentraîne les modèles (sentiment, propos abusifs) et affiche le rapport.",
-                lambda: _train_cli().train),
-        Command("eval", "Évalue chaque étiquette sur les parts réservées (sentiment, abusif, menace, hostile, "
-                        "crise).", lambda: _train_cli().eval_),
+        lazy_command("classify", "Classe des textes (un par ligne, fichier ou entrée standard) : un objet JSON par "
+                                 "ligne.", "classifiers.cli", "classify"),
+        lazy_command("label", "Étiquette des mentions stockées par thème (entraîne le modèle de thèmes de "
+                              "l'équipe).", "classifiers.cli", "label"),
+        lazy_command("train", "Réentraîne les modèles (sentiment, propos abusifs) et affiche le rapport.",
+                     "classifiers.train_cli", "train"),
+        lazy_command("eval", "Évalue chaque étiquette sur les parts réservées (sentiment, abusif, menace, hostile, "
+                             "crise).", "classifiers.train_cli", "eval_"),
     ),
-    migrations=_migrations,
+    migrations=lazy_migrations("classifiers.schema"),
 )
 
 DETECTION = AreaManifest(
     name="detection",
-    setup=_setup_detection,
+    setup=lazy_setup("classifiers.detection.area"),
     commands=(
-        Command("spikes", "Détecte les pics de volume dans des séries CSV avec le détecteur du service "
-                          "(réglages par défaut).", _spikes),
+        lazy_command("spikes", "Détecte les pics de volume dans des séries CSV avec le détecteur du service "
+                               "(réglages par défaut).", "classifiers.detection.cli", "spikes"),
     ),
     evaluation={"detection": 10},
 )

@@ -6,13 +6,15 @@
 - `Event`: something that happened, raised by one area (`host.emit(EVENT)`) and handled by whoever
   subscribed (`host.subscribe(EVENT, fn)`): rules tell "rows were queued" without knowing alerts exist.
 - `AreaManifest`: what an area brings — set-up, CLI commands, migrations, evaluation order — listed once
-  in the composition root (listener/areas.py).
+  in the composition root (listener/areas.py). `lazy_command`, `lazy_setup` and `lazy_migrations` name
+  the module that holds each piece, imported only when used (the layering test reads those names too).
 
 Registration is frozen once every area is set up: a late `add_*` is a bug, so it raises.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,12 +111,39 @@ class Command:
     load: Callable[[], click.Command]
 
 
+def lazy_command(name: str, summary: str, module: str, attr: str) -> Command:
+    """The command `attr` of `module`, imported only when it runs (listing commands imports no area code)."""
+
+    def load() -> click.Command:
+        return getattr(importlib.import_module(module), attr)
+
+    return Command(name, summary, load)
+
+
+def lazy_setup(module: str) -> Callable[[Host], object]:
+    """The `setup(host)` of `module`, imported when the daemon sets the area up."""
+
+    def setup(host: Host) -> object:
+        return importlib.import_module(module).setup(host)
+
+    return setup
+
+
+def lazy_migrations(*modules: str) -> Callable[[], Sequence[Migration]]:
+    """The `MIGRATIONS` of each module in turn, imported when a store opens."""
+
+    def migrations() -> list[Migration]:
+        return [migration for module in modules for migration in importlib.import_module(module).MIGRATIONS]
+
+    return migrations
+
+
 @dataclass(frozen=True)
 class AreaManifest:
     """Everything an area brings to the daemon and the CLI, in one value."""
 
     name: str
-    setup: Callable[[Host], Any] | None = None
+    setup: Callable[[Host], object] | None = None
     commands: Sequence[Command] = ()
     migrations: Callable[[], Sequence[Migration]] | None = None
     # Per-minute steps this area registers, by name -> order (lower runs first: detection, rules, posting).

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from listener.host import AreaManifest, Command
-
-
-def _migrations() -> Sequence[Any]:
-    from listener.auth.schema import MIGRATIONS
-
-    return MIGRATIONS
-
-
-def _users() -> Any:
-    from listener.auth.cli import users
-
-    return users
-
+from listener.host import AreaManifest, lazy_command, lazy_migrations
 
 WORKSPACE = AreaManifest(
     name="workspace",
     commands=(
-        Command("users", "Comptes de l'espace de travail (rôles : lecture, cellule, cabinet, admin).", _users),
+        lazy_command("users", "Comptes de l'espace de travail (rôles : lecture, cellule, cabinet, admin).",
+                     "listener.auth.cli", "users"),
     ),
-    migrations=_migrations,
+    migrations=lazy_migrations("listener.auth.schema"),
 )
