@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -90,34 +91,36 @@ def list_users(config_path: Path | None) -> None:
     repo.store.close()
 
 
-def _set(config_path: Path | None, username: str, action: str, change) -> Users:
+def _change(config_path: Path | None, username: str, action: str, change: Callable[[Users], object],
+            done: str) -> None:
+    """Apply one change to an account, record who did it, then say it in French."""
     repo = _users(config_path)
     try:
         change(repo)
+        record_action(repo.store, _operator(), action, target=username.casefold())
     except UserError as exc:
         raise VigieError(str(exc)) from None
-    record_action(repo.store, _operator(), action, target=username.casefold())
-    return repo
+    finally:
+        repo.store.close()
+    click.echo(done)
 
 
-@users.command("disable")
-@config_option
-@click.argument("username")
-def disable(config_path: Path | None, username: str) -> None:
-    """Désactive un compte (ses sessions ouvertes sont fermées)."""
-    repo = _set(config_path, username, "user-disable", lambda r: r.set_disabled(username, True))
-    click.echo(f"Compte « {username} » désactivé ; ses sessions sont fermées.")
-    repo.store.close()
+def _switch(name: str, disabled: bool, summary: str, done: str) -> click.Command:
+    """`disable` and `enable`: the same command, the other way round."""
+
+    @users.command(name, help=summary)
+    @config_option
+    @click.argument("username")
+    def command(config_path: Path | None, username: str) -> None:
+        _change(config_path, username, f"user-{name}", lambda r: r.set_disabled(username, disabled),
+                done.format(username=username))
+
+    return command
 
 
-@users.command("enable")
-@config_option
-@click.argument("username")
-def enable(config_path: Path | None, username: str) -> None:
-    """Réactive un compte désactivé."""
-    repo = _set(config_path, username, "user-enable", lambda r: r.set_disabled(username, False))
-    click.echo(f"Compte « {username} » réactivé.")
-    repo.store.close()
+disable = _switch("disable", True, "Désactive un compte (ses sessions ouvertes sont fermées).",
+                  "Compte « {username} » désactivé ; ses sessions sont fermées.")
+enable = _switch("enable", False, "Réactive un compte désactivé.", "Compte « {username} » réactivé.")
 
 
 @users.command("passwd")
@@ -128,11 +131,10 @@ def enable(config_path: Path | None, username: str) -> None:
 def passwd(config_path: Path | None, username: str, password_stdin: bool, generate: bool) -> None:
     """Change le mot de passe d'un compte (lève le verrouillage, ferme ses sessions)."""
     password, shown = _read_password(password_stdin, generate)
-    repo = _set(config_path, username, "user-passwd", lambda r: r.set_password(username, password))
-    click.echo(f"Mot de passe de « {username} » changé ; ses sessions sont fermées.")
+    _change(config_path, username, "user-passwd", lambda r: r.set_password(username, password),
+            f"Mot de passe de « {username} » changé ; ses sessions sont fermées.")
     if shown:
         click.echo(f"Nouveau mot de passe (affiché une seule fois) : {password}")
-    repo.store.close()
 
 
 @users.command("role")
@@ -141,6 +143,5 @@ def passwd(config_path: Path | None, username: str, password_stdin: bool, genera
 @click.argument("role", type=click.Choice(ROLES))
 def role(config_path: Path | None, username: str, role: str) -> None:
     """Change le rôle d'un compte."""
-    repo = _set(config_path, username, "user-role", lambda r: r.set_role(username, role))
-    click.echo(f"Compte « {username} » : {ROLE_FR[role]}.")
-    repo.store.close()
+    _change(config_path, username, "user-role", lambda r: r.set_role(username, role),
+            f"Compte « {username} » : {ROLE_FR[role]}.")
