@@ -3,40 +3,27 @@ a matter for the police and must never wait for a second one)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from listener.french import fr_number
 from listener.models import Mention
 from rules.types.base import EvalContext
-from rules.types.windowed import WindowedMentionRule, WindowedOptions
+from rules.types.labelled import LabelOptions, LabelRule
 
 
-class ThreatOptions(WindowedOptions):
+class ThreatOptions(LabelOptions):
     type: str = "threat"
     # Whom the threats must aim at: "institution", officials' names, or "any" (threats against anyone,
     # residents included). Empty = any.
     targets: list[str] = Field(default_factory=list)
     # Threat messages needed within the window (1: every threat is alerted).
     min_mentions: int = Field(default=1, ge=1)
-    # About people: grouped and inhibited on their own by default.
-    group_by: Literal["topic", "rule", "key"] = "rule"
 
 
-class ThreatRule(WindowedMentionRule):
+class ThreatRule(LabelRule):
     type_name = "threat"
     Options = ThreatOptions
-    evidence_order = "hostile"
-
-    def candidates(self, mentions: list[Mention], ctx: EvalContext) -> list[Mention]:
-        """Only threats can feed a key: listed once per pass for every threat rule."""
-        found = ctx.shared.get("threat")
-        if found is None or found[0] is not mentions:
-            found = ctx.shared["threat"] = (
-                mentions, [m for m in mentions if m.labels is not None and m.labels.threat]
-            )
-        return found[1]
+    label = "threat"
 
     def keys_for(self, mention: Mention) -> list[str]:
         labels = mention.labels
@@ -49,8 +36,7 @@ class ThreatRule(WindowedMentionRule):
         return [f"target:{t}" for t in aimed if t in wanted]
 
     def describe(self, key: str, mentions: list[Mention], ctx: EvalContext) -> tuple[str, str]:
-        target = key.partition(":")[2]
-        who = {"any": "quelqu'un", "institution": "l'institution"}.get(target, target)
+        who = self.target_phrase(key)
         n = len(mentions)
         plural = "s" if n > 1 else ""
         title = f"Menace{plural} visant {who} : {fr_number(n)} message{plural}"
