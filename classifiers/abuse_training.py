@@ -31,6 +31,7 @@ from classifiers.abuse import (
     AbuseLexicon,
     model_matrix,
 )
+from classifiers.linear import LinearProba
 from classifiers.text import Prepared, prepare_many
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -254,6 +255,7 @@ def train(data_root: Path | None = None, out: Path | None = None, seed: int = SE
     masked = collection_keywords(parts["train"], load_umsab_texts("train", data_root))
     model = fit([t for t, _ in rows], [y for _, y in rows], seed, masked)
     model["threshold"] = choose_threshold(model, parts["dev"])
+    model["classifier"] = LinearProba.of(model["classifier"])  # loading it must not import scikit-learn
     out = Path(out or DEFAULT_MODEL)
     out.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, out, compress=("xz", 6))

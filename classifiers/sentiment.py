@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from classifiers import sentiment_cues as cues
+from classifiers.linear import LinearProba
 from classifiers.text import STOPWORDS, Prepared, is_stopword, prepare
 from classifiers.text import stem as stem_word
 from classifiers.types import SENTIMENTS
@@ -477,7 +478,9 @@ class SentimentModel:
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"format": MODEL_FORMAT, "features": self.features, "estimators": self.estimators,
+        # Saved as plain weights, so that loading the model does not import scikit-learn (classifiers.linear).
+        estimators = [LinearProba.of(estimator) for estimator in self.estimators]
+        payload = {"format": MODEL_FORMAT, "features": self.features, "estimators": estimators,
                    "meta": self.meta}
         joblib.dump(payload, path, compress=("xz", 6))
         return path.stat().st_size
