@@ -8,7 +8,8 @@ made you page me at 3 am?"). The hard part is what must *not* fire, handled in t
   "en cas d'incendie", "risque d'inondation";
 - drills and tests anywhere in the text: "exercice d'évacuation", "simulation", "alerte test";
 - generic statements rather than reports, just before the phrase: "de plus en plus d'inondations",
-  "la lutte contre les incendies";
+  "la lutte contre les incendies"; trends and projections just after it: "les canicules seront plus
+  fréquentes", "… seront toujours présentes";
 - past events and remembrance anywhere in the text: "il y a 10 ans", "commémoration", "hommage",
   "anniversaire", a past year ("la canicule de 2003", "en 2015"; not "la pire crue depuis 1910");
 - figurative uses overlapping the phrase: "explosion de joie", "feu d'artifice", "inondé de messages";
@@ -62,6 +63,7 @@ class CrisisLexicon:
     keep_negated: frozenset[str]
     hypothetical: PhraseLexicon
     generic: PhraseLexicon
+    trend: PhraseLexicon
     drill: PhraseLexicon
     past: PhraseLexicon
     figurative: PhraseLexicon
@@ -106,6 +108,7 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
         keep_negated=frozenset(keep),
         hypothetical=cues("hypothetical"),
         generic=cues("generic"),
+        trend=cues("trend"),
         drill=cues("drill"),
         past=cues("past"),
         figurative=cues("figurative"),
@@ -212,6 +215,9 @@ class CrisisDetector:
                 if not any(h.end < m.start <= h.end + HYPOTHETICAL_WINDOW or h.start <= m.start <= h.end
                            for h in before)
             ]
+        after = lex.trend.match(view)
+        if after:
+            kept = [m for m in kept if not any(m.end < t.start <= m.end + HYPOTHETICAL_WINDOW for t in after)]
         return kept, figurative
 
     def detect(self, view: View) -> list[Label]:

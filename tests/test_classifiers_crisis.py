@@ -64,6 +64,26 @@ def test_generic_statements_are_not_reports(crisis, quiet, fires, kind):
 @pytest.mark.parametrize(
     ("quiet", "fires", "kind"),
     [
+        # A trend or a projection is not a report; a forecast for tonight is an alert.
+        ("Avec le réchauffement, les inondations seront plus fréquentes à l'avenir",
+         "Inondations : l'eau monte encore rue du Port", "inondation"),
+        ("Les canicules vont se multiplier d'ici 2050 selon le GIEC",
+         "Canicule : la mairie ouvre des salles rafraîchies", "canicule"),
+        ("Les tempêtes de grêle resteront toujours présentes dans la région",
+         "Tempête cette nuit : les rafales seront violentes, restez chez vous", "tempete"),
+        # A trend word far from the phrase, in another clause, does not silence a report.
+        ("Les incendies de forêt seront plus nombreux cet été",
+         "Incendie en cours rue Carnot, les pompiers sont de plus en plus nombreux sur place", "incendie"),
+    ],
+)
+def test_trends_and_projections_are_not_reports(crisis, quiet, fires, kind):
+    assert kinds(crisis, quiet) == []
+    assert kind in kinds(crisis, fires)
+
+
+@pytest.mark.parametrize(
+    ("quiet", "fires", "kind"),
+    [
         ("Après la course j'ai les jambes en feu", "L'entrepôt est en feu", "incendie"),
         ("Le tuyau d'évacuation de l'évier est bouché", "Évacuation de l'école en cours", "evacuation"),
         ("Alerte orange sur le prix des fournitures scolaires", "Alerte orange aux orages ce soir",
