@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from classifiers.types import Classification
 from listener.models import Mention
 from listener.textfold import fold, folded_hashtags
 
@@ -48,42 +49,65 @@ class KeyCounter:
             found.update(term for term in self._other_scripts if term in folded)
         return found
 
+    def _hashtags_and_keywords(self, text: str) -> tuple[list[str], Iterable[str]]:
+        """Distinct hashtags and watched keywords of a text (folded once for both)."""
+        if "#" not in text and not self.watch:
+            return [], ()
+        folded = fold(text)
+        tags = folded_hashtags(folded) if "#" in text else []
+        return tags, self._keywords(folded) if self.watch else ()
+
     def keys_for(self, mention: Mention) -> list[str]:
         keys = ["all", f"source:{mention.source}"]
-        text = mention.text
-        if "#" in text or self.watch:
-            folded = fold(text)  # once per mention, for hashtags and watched keywords alike
-            if "#" in text:
-                keys.extend(f"hashtag:{tag}" for tag in folded_hashtags(folded))
-            if self.watch:
-                keys.extend(f"keyword:{key}" for key in self._keywords(folded))
-        labels = mention.labels
-        if labels is not None:
-            topics = labels.topic_names
-            keys.extend(f"topic:{topic}" for topic in topics)
-            keys.extend(f"crisis:{kind}" for kind in labels.crisis_kinds)
-            if labels.sentiment == "negative":
-                keys.append("neg:all")
-                keys.extend(f"neg:topic:{topic}" for topic in topics)
-            if labels.hostile:
-                keys.append("hostile:all")
-                keys.extend(f"hostile:topic:{topic}" for topic in topics)
-            if labels.abusive:
-                keys.append("abusive:all")
-            if labels.threat:
-                keys.append("threat:all")
+        tags, keywords = self._hashtags_and_keywords(mention.text)
+        keys.extend(f"hashtag:{tag}" for tag in tags)
+        keys.extend(f"keyword:{key}" for key in keywords)
+        if mention.labels is not None:
+            keys.extend(self._label_keys(mention.labels))
+        return keys
+
+    @staticmethod
+    def _label_keys(labels: Classification) -> list[str]:
+        keys: list[str] = []
+        topics = labels.topic_names
+        keys.extend(f"topic:{topic}" for topic in topics)
+        keys.extend(f"crisis:{kind}" for kind in labels.crisis_kinds)
+        if labels.sentiment == "negative":
+            keys.append("neg:all")
+            keys.extend(f"neg:topic:{topic}" for topic in topics)
+        if labels.hostile:
+            keys.append("hostile:all")
+            keys.extend(f"hostile:topic:{topic}" for topic in topics)
+        if labels.abusive:
+            keys.append("abusive:all")
+        if labels.threat:
+            keys.append("threat:all")
         return keys
 
     def count(self, mentions: Iterable[Mention]) -> Counter[tuple[str, int]]:
-        per_bucket: dict[int, list[str]] = {}
+        """The same increments as summing `keys_for` over the mentions, tallied per minute bucket by kind
+        (source names, hashtags, keywords) so each key string is built once per bucket, not per mention."""
+        per_bucket: dict[int, tuple[list[str], list[str], list[str], list[str]]] = {}
         for mention in mentions:
             bucket = int(mention.created_at.timestamp()) // 60
-            keys = per_bucket.get(bucket)
-            if keys is None:
-                keys = per_bucket[bucket] = []
-            keys.extend(self.keys_for(mention))
+            tally = per_bucket.get(bucket)
+            if tally is None:
+                tally = per_bucket[bucket] = ([], [], [], [])
+            sources, tags, keywords, others = tally
+            sources.append(mention.source)
+            found_tags, found_keywords = self._hashtags_and_keywords(mention.text)
+            if found_tags:
+                tags.extend(found_tags)
+            if found_keywords:
+                keywords.extend(found_keywords)
+            if mention.labels is not None:
+                others.extend(self._label_keys(mention.labels))
         increments: Counter[tuple[str, int]] = Counter()
-        for bucket, keys in per_bucket.items():
-            for key, n in Counter(keys).items():
-                increments[(key, bucket)] = n
+        for bucket, (sources, tags, keywords, others) in per_bucket.items():
+            increments[("all", bucket)] = len(sources)
+            for prefix, names in (("source:", sources), ("hashtag:", tags), ("keyword:", keywords)):
+                for name, n in Counter(names).items():
+                    increments[(prefix + name, bucket)] += n
+            for key, n in Counter(others).items():
+                increments[(key, bucket)] += n
         return increments

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -96,13 +96,15 @@ class Mention:
         if "created_at" not in data:
             raise InvalidMention("created_at", "a timestamp is required")
         created_at = _timestamp(data["created_at"], "created_at")
-        if created_at > (now or utcnow()) + MAX_FUTURE:
+        current = utcnow()
+        if created_at > (now or current) + MAX_FUTURE:
             raise InvalidMention("created_at", "more than a day in the future")
         collected_raw = data.get("collected_at")
-        collected_at = _timestamp(collected_raw, "collected_at") if collected_raw else utcnow()
+        collected_at = _timestamp(collected_raw, "collected_at") if collected_raw else current
         counts: dict[str, int] = {}
         for name in ("likes", "reposts", "replies"):
-            counts[name] = _count(data.get(name) or 0, name)
+            value = data.get(name) or 0
+            counts[name] = value if type(value) is int and 0 <= value <= MAX_INTEGER else _count(value, name)
         followers = data.get("author_followers")
         if followers is not None:
             followers = _count(followers, "author_followers")
@@ -146,6 +148,12 @@ class Mention:
 
 
 def _identifier(value: Any, name: str) -> str:
+    if isinstance(value, str):
+        stripped = value.strip()
+        # isprintable() is False for every control, bidi (format), line-separator and surrogate character:
+        # one C call clears the usual id; anything else gets the checks below and their precise reason.
+        if stripped and len(stripped) <= MAX_ID_LENGTH and stripped.isprintable():
+            return stripped
     if not isinstance(value, str) or not value.strip():
         raise InvalidMention(name, "a non-empty string is required")
     value = value.strip()
@@ -159,6 +167,16 @@ def _identifier(value: Any, name: str) -> str:
 
 
 def _timestamp(value: Any, name: str) -> datetime:
+    if type(value) is str and len(value) == 20 and value[10] == "T" and value[19] == "Z":
+        # The store's own form ("2026-11-01T10:00:00Z", every replay line): fromisoformat reads the Z
+        # itself; anything it refuses takes the general path below.
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is UTC and moment.year >= 1971:
+                return moment
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidMention(name, "not an ISO-8601 timestamp")
     try:

@@ -98,9 +98,23 @@ class SanityStage:
 class LanguageStage:
     """A declared language is kept (primary subtag); otherwise py3langid decides, "und" when unsure."""
 
+    def __init__(self) -> None:
+        # Declared tag -> primary subtag: a source declares a handful of tags, read once each.
+        self._declared: dict[str, str | None] = {}
+
+    def _primary(self, tag: str | None) -> str | None:
+        if type(tag) is not str:
+            return primary_subtag(tag)
+        declared = self._declared
+        if tag not in declared:
+            if len(declared) >= 1024:
+                declared.clear()
+            declared[tag] = primary_subtag(tag)
+        return declared[tag]
+
     def process(self, batch: list[Mention]) -> list[Mention]:
         for mention in batch:
-            declared = primary_subtag(mention.lang)
+            declared = self._primary(mention.lang)
             mention.lang = declared if declared and declared != UNDETERMINED else detect_language(mention.text)
         return batch
 

@@ -43,8 +43,11 @@ def has_control(text: str) -> bool:
 
 def without_lone_surrogates(text: str) -> str:
     """Lone surrogates (a `\\ud800` escape in JSON) cannot be stored as UTF-8: U+FFFD instead."""
-    return _LONE_SURROGATE.sub("\ufffd", text) if _LONE_SURROGATE.search(text) else text
+    # isascii() is a flag read in CPython: most ids, urls and handles skip the regex.
+    if text.isascii() or _LONE_SURROGATE.search(text) is None:
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def has_lone_surrogate(text: str) -> bool:
-    return _LONE_SURROGATE.search(text) is not None
+    return not text.isascii() and _LONE_SURROGATE.search(text) is not None
