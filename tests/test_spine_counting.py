@@ -104,3 +104,31 @@ def test_a_date_reads_the_same_in_every_form() -> None:
         assert mention.created_at == datetime(2026, 11, 1, 10, tzinfo=UTC)
     with pytest.raises(InvalidMention, match="before 1971"):
         Mention.from_dict({**base, "created_at": "1960-01-01T00:00:00Z"})
+
+
+def test_batches_of_any_size_are_stored_in_order_with_their_counts(tmp_path) -> None:
+    from listener.store import Store
+
+    store = Store(tmp_path / "vigie.db")
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    expected: Counter[tuple[str, int]] = Counter()
+    sent = 0
+    for size in (1, 2, 3, 127, 128, 129, 300, 1000):
+        mentions = [Mention(source="s", external_id=f"{size}-{i}", text=f"texte {i}", created_at=start) for i in range(size)]
+        inserted = store.insert_mentions(mentions)
+        assert [m.external_id for m in inserted] == [m.external_id for m in mentions]
+        rows = store.conn.execute("SELECT id, external_id FROM mentions WHERE id > ? ORDER BY id", [sent]).fetchall()
+        assert rows == [(m.id, m.external_id) for m in mentions]
+        sent += size
+        counts = {(f"k{i % 257}", i): 1 + i % 3 for i in range(size)}
+        store.add_counts(counts)
+        store.add_counts(counts)
+        for key, n in counts.items():
+            expected[key] += 2 * n
+    stored = {(key, bucket): n for key, bucket, n in store.conn.execute("SELECT key, bucket, n FROM counts")}
+    assert stored == dict(expected)
+    # A batch that meets ids already stored keeps only the new ones, in order.
+    again = [Mention(source="s", external_id=eid, text="t", created_at=start) for eid in ("3-1", "new-1", "3-2", "new-2")]
+    assert [m.external_id for m in store.insert_mentions(again)] == ["new-1", "new-2"]
+    assert store.count_mentions() == sent + 2
+    store.close()

@@ -66,6 +66,34 @@ _INSERT_MENTION = (
     f"INSERT OR IGNORE INTO mentions ({_MENTION_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_UPSERT_COUNT = "INSERT INTO counts (key, bucket, n) VALUES (?, ?, ?) ON CONFLICT(key, bucket) DO UPDATE SET n = n + excluded.n"
+# Rows per multi-row INSERT. sqlite3's executemany gives up and takes back the GIL around every row's
+# step; under load (the event loop parsing the next batch) each take-back waits for the other thread, so
+# one statement per ROWS_PER_STATEMENT rows keeps the writer off that convoy (and binds in one call).
+ROWS_PER_STATEMENT = 128
+
+
+def _multi_row(sql: str, rows: int) -> str:
+    """`sql` (an INSERT ... VALUES (...) [ON CONFLICT ...]) with its VALUES group repeated `rows` times."""
+    head, _, rest = sql.partition(" VALUES ")
+    group_end = rest.index(")") + 1
+    return f"{head} VALUES {', '.join([rest[:group_end]] * rows)}{rest[group_end:]}"
+
+
+_STATEMENTS: dict[tuple[str, int], str] = {}
+
+
+def execute_rows(conn: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """What `conn.executemany(sql, rows)` does, in multi-row statements of at most ROWS_PER_STATEMENT rows
+    (the rest split in powers of two, so a handful of distinct statements stay in sqlite3's cache)."""
+    start, total = 0, len(rows)
+    while start < total:
+        size = min(ROWS_PER_STATEMENT, 1 << ((total - start).bit_length() - 1))
+        statement = _STATEMENTS.get((sql, size))
+        if statement is None:
+            statement = _STATEMENTS[(sql, size)] = _multi_row(sql, size)
+        conn.execute(statement, [value for row in rows[start : start + size] for value in row])
+        start += size
 
 
 class StoreOpenError(VigieError):
@@ -288,7 +316,7 @@ class Store:
             before = self.conn.total_changes
             self.conn.execute("SAVEPOINT insert_batch")
             cursor = self.conn.cursor()
-            cursor.executemany(_INSERT_MENTION, rows)
+            execute_rows(self.conn, _INSERT_MENTION, rows)
             if self.conn.total_changes - before == len(rows):
                 self.conn.execute("RELEASE insert_batch")
                 last_id = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
@@ -506,11 +534,7 @@ class Store:
         if not counts:
             return
         with self.transaction():
-            self.conn.executemany(
-                "INSERT INTO counts (key, bucket, n) VALUES (?, ?, ?) "
-                "ON CONFLICT(key, bucket) DO UPDATE SET n = n + excluded.n",
-                [(key, bucket, n) for (key, bucket), n in counts.items()],
-            )
+            execute_rows(self.conn, _UPSERT_COUNT, [(key, bucket, n) for (key, bucket), n in counts.items()])
 
     def counts_between(
         self, start_bucket: int, end_bucket: int, key_prefix: str | None = None
