@@ -85,6 +85,8 @@ class Digest:
     abusive: int = 0
     threats: int = 0
     hostile: int = 0
+    # Crisis reports located abroad: counted apart, never alerted (a town's default).
+    crisis_abroad: int = 0
 
     @property
     def title(self) -> str:
@@ -97,6 +99,11 @@ class Digest:
         if self.threats:
             line += f" (dont {fr_num(self.threats)} menace{'s' if self.threats > 1 else ''})"
         return line + f", {fr_num(self.hostile)} visant l'institution ou ses élus"
+
+    @property
+    def abroad_line(self) -> str:
+        """« Crises signalées à l'étranger : 3 (comptées à part, sans alerte) »."""
+        return f"Crises signalées à l'étranger : {fr_num(self.crisis_abroad)} (comptées à part, sans alerte)"
 
     @property
     def crisis_text(self) -> str:
@@ -171,7 +178,8 @@ def build_digest(
     total = store.conn.execute("SELECT count(*), sum(sentiment = 'negative'), sum(sentiment IS NOT NULL) FROM "
                                "mentions WHERE created_at >= ? AND created_at < ?", window).fetchone()
     counted = {key: n for key, n in store.conn.execute(
-        "SELECT key, sum(n) FROM counts WHERE key IN ('all', 'neg:all', 'abusive:all', 'threat:all', 'hostile:all') "
+        "SELECT key, sum(n) FROM counts WHERE key IN ('all', 'neg:all', 'abusive:all', 'threat:all', 'hostile:all', "
+        "'crisis_abroad:all') "
         "AND bucket >= ? AND bucket < ? GROUP BY key",
         [start, end])}
     if counted.get("all"):  # the counters see every mention of the window, cheaply
@@ -189,6 +197,7 @@ def build_digest(
         total_mentions=int(total[0] or 0), negative_share=(total[1] / total[2]) if total[2] else None,
         images=images, abusive=int(counted.get("abusive:all", 0) or 0),
         threats=int(counted.get("threat:all", 0) or 0), hostile=int(counted.get("hostile:all", 0) or 0),
+        crisis_abroad=int(counted.get("crisis_abroad:all", 0) or 0),
     )
 
 
@@ -237,6 +246,8 @@ def slack_blocks(digest: Digest) -> tuple[str, list[dict[str, Any]]]:
     ]
     if digest.abusive:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn_inert(digest.abuse_line)}]})
+    if digest.crisis_abroad:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn_inert(digest.abroad_line)}]})
     lines = []
     for topic in digest.topics:
         line = f"• *{mrkdwn_inert(topic.name)}* — {fr_num(topic.volume)} mentions"

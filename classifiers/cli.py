@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from listener.settings import Settings
 
 BATCH = 500
-FIELDS = ("sentiment", "topics", "abusive", "threat", "hostile", "crisis")
+FIELDS = ("sentiment", "topics", "abusive", "threat", "hostile", "crisis", "crisis_abroad")
 
 
 def _load_stack(settings: Settings) -> TextClassifier:
@@ -50,6 +50,8 @@ def _render(labels: Any, text: str, field: str | None) -> str:
         return "1" if getattr(labels, field) else "0"
     if field == "crisis":
         return ",".join(labels.crisis_kinds)
+    if field == "crisis_abroad":
+        return ",".join(labels.crisis_abroad_kinds)
     return json.dumps({"text": text, **labels.to_dict()}, ensure_ascii=False)
 
 
@@ -58,7 +60,8 @@ def _render(labels: Any, text: str, field: str | None) -> str:
 @config_option
 @click.option("--field", type=click.Choice(FIELDS), default=None,
               help="N'afficher qu'un champ par ligne : sentiment (negative|neutral|positive), abusive, threat, "
-                   "hostile (1|0), crisis (types séparés par des virgules, ligne vide si aucun), topics.")
+                   "hostile (1|0), crisis (types séparés par des virgules, ligne vide si aucun), crisis_abroad "
+                   "(de même, les crises situées à l'étranger, comptées à part), topics.")
 def classify(source: BinaryIO, config_path: Path | None, field: str | None) -> None:
     """Classe des textes (un par ligne, fichier ou entrée standard) : un objet JSON par ligne."""
     settings = settings_for(config_path)

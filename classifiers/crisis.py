@@ -16,10 +16,15 @@ made you page me at 3 am?"). The hard part is what must *not* fire, handled in t
 - topic words that are not events, overlapping the phrase: "terrorisme intellectuel", "la lutte contre le
   terrorisme", "séisme politique", "peine de mort";
 - the end of a crisis, overlapping the phrase: "levée du confinement", "fin de l'alerte";
-- film, series and book plots anywhere in the text: "le film raconte une inondation…".
+- film, series and book plots anywhere in the text: "le film raconte une inondation…";
+- a subject rather than an event, when nothing anchors one (no aftermath word, no "hier", "en cours"…):
+  a debate about terrorism (« l'islam n'est pas le terrorisme… attentats ») for attacks and shootings,
+  a list of offences (« harcèlement. piratage informatique. vandalisme ») for every kind.
 
-Where: a crisis clearly located abroad (« séisme au Japon ») is dropped unless the institution counts
-events abroad (ClassifierSettings.crisis_abroad); its own places are always local (crisis_places.py).
+Where: a crisis clearly located abroad (« séisme au Japon ») is found like any other, and `locate`
+says where; the stack counts it apart (Classification.crisis_abroad, the place among its words) unless
+the institution counts events abroad as its own (ClassifierSettings.crisis_abroad). The institution's
+own places are always local (crisis_places.py).
 
 Whole words where stems mislead: a phrase whose stems are short and differ from its words ("tué" → "tu",
 "courant" → "cour") is matched word for word, so « tu » + « mort » never reads as « tué ».
@@ -71,6 +76,10 @@ class CrisisLexicon:
     topic: PhraseLexicon
     over: PhraseLexicon
     aftermath: PhraseLexicon
+    debate: PhraseLexicon
+    debate_kinds: frozenset[str]
+    offences: PhraseLexicon
+    anchor: PhraseLexicon
 
 
 def _needs_whole_words(phrase: str) -> bool:
@@ -101,6 +110,11 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
         return PhraseLexicon((Entry(phrase, name, 1.0) for phrase in context.get(name, [])), on=on)
 
     aftermath = data.get("aftermath", {})
+    subject = data.get("subject", {})
+
+    def subject_cues(name: str, on: str = "stems") -> PhraseLexicon:
+        return PhraseLexicon((Entry(phrase, name, 1.0) for phrase in subject.get(name, [])), on=on)
+
     return CrisisLexicon(
         kinds=PhraseLexicon(entries),
         exact=PhraseLexicon(exact, on="words"),
@@ -117,6 +131,10 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
         over=cues("over"),
         aftermath=PhraseLexicon(Entry(w, "aftermath", float(aftermath.get("weight", WEAK)))
                                 for w in aftermath.get("words", [])),
+        debate=subject_cues("debate", on="words"),  # "terrorisme", not "terroriste": same stem
+        debate_kinds=frozenset(subject.get("debate_kinds", [])),
+        offences=subject_cues("offences"),
+        anchor=subject_cues("anchor"),
     )
 
 
@@ -174,21 +192,22 @@ class CrisisDetector:
     """Crisis kinds for prepared texts, each with a score and the phrases that fired."""
 
     def __init__(self, lexicon: CrisisLexicon, threshold: float = 0.5, this_year: int | None = None,
-                 places: PlaceScope | None = None) -> None:
+                 places: PlaceScope | None = None, count_abroad: bool = False) -> None:
         self.lexicon = lexicon
         self.threshold = threshold
         # Mentions are classified as they arrive: a year before this one is in the past.
         self.this_year = this_year or datetime.date.today().year
-        # None: events abroad count like any other (a ministry with interests abroad).
+        # None: no place is ever abroad (a detector without a place list).
         self.places = places
+        # Whether a crisis abroad is one of the institution's own (a ministry with interests abroad).
+        self.count_abroad = count_abroad
 
     @classmethod
     def load(cls, path: Path | None = None, threshold: float = 0.5, this_year: int | None = None, *,
              abroad: bool = False, local_places: Iterable[str] = ()) -> CrisisDetector:
         """`abroad`: whether crises located abroad count; `local_places`: the institution's own places,
         local whatever else a text names (the defaults are those of ClassifierSettings)."""
-        places = None if abroad else PlaceScope.load(local=local_places)
-        return cls(load_lexicon(path), threshold, this_year, places)
+        return cls(load_lexicon(path), threshold, this_year, PlaceScope.load(local=local_places), abroad)
 
     def _kept(self, view: View, matches: list[Match]) -> tuple[list[Match], list[Match]]:
         """(the matches that still count, the figurative and topic phrases found)."""
@@ -218,14 +237,36 @@ class CrisisDetector:
         after = lex.trend.match(view)
         if after:
             kept = [m for m in kept if not any(m.end < t.start <= m.end + HYPOTHETICAL_WINDOW for t in after)]
+        if kept and (lex.debate.entries or lex.offences.entries):
+            kept = self._drop_subjects(view, kept)
         return kept, figurative
 
+    def _drop_subjects(self, view: View, kept: list[Match]) -> list[Match]:
+        """A subject, not an event: a debate about terrorism drops attacks and shootings, a list of two
+        offences or more drops every kind, unless something anchors an event (aftermath, "hier"…)."""
+        lex = self.lexicon
+        debate = bool(lex.debate.match(view))
+        offences = len({m.entry.phrase for m in lex.offences.match(view)}) >= 2
+        if not (debate or offences):
+            return kept
+        if lex.anchor.match(view) or any(not m.negated for m in lex.aftermath.match(view)):
+            return kept
+        if offences:
+            return []
+        return [m for m in kept if m.entry.group not in lex.debate_kinds]
+
     def detect(self, view: View) -> list[Label]:
+        """The crises that are the institution's own: those abroad only when it counts them."""
+        labels, places = self.locate(view)
+        return [] if places and not self.count_abroad else labels
+
+    def locate(self, view: View) -> tuple[list[Label], list[str]]:
+        """(the crisis labels wherever the event is, the places abroad it is located in; [] when local)."""
         matches = self.lexicon.kinds.match(view)
         if self.lexicon.exact.entries:
             matches += self.lexicon.exact.match(view)
         if not matches:
-            return []
+            return [], []
         kept, figurative = self._kept(view, matches)
         scores: dict[str, float] = {}
         terms: dict[str, dict[str, None]] = {}
@@ -250,10 +291,10 @@ class CrisisDetector:
             for kind, score in scores.items()
             if score >= self.threshold
         ]
-        if labels and self.places is not None and self.places.abroad(view):
-            return []
+        if not labels:
+            return [], []
         labels.sort(key=lambda label: -label.score)
-        return labels
+        return labels, (self.places.abroad(view) if self.places is not None else [])
 
     def _add_aftermath(self, view: View, taken: list[Match], scores: dict[str, float],
                        terms: dict[str, dict[str, None]]) -> None:
@@ -270,3 +311,6 @@ class CrisisDetector:
 
     def detect_many(self, views: list[View]) -> list[list[Label]]:
         return [self.detect(view) for view in views]
+
+    def locate_many(self, views: list[View]) -> list[tuple[list[Label], list[str]]]:
+        return [self.locate(view) for view in views]

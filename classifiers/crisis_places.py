@@ -100,5 +100,6 @@ class PlaceScope:
         places = []
         for i, size in self._found(view, self._abroad):
             if self._a_location(view, i):
-                places.append(" ".join(view.words[i : i + size]).lstrip("#"))
+                tokens = view.prepared.tokens
+                places.append(" ".join(tokens[view.positions[k]] for k in range(i, i + size)).lstrip("#"))
         return places

@@ -48,8 +48,8 @@ class ClassifierSettings(StrictModel):
     crisis_lexicon: Path | None = None
     # A crisis kind is reported when its score reaches this.
     crisis_threshold: float = Field(default=0.5, gt=0)
-    # Crises located abroad (« séisme au Japon », « attentat à Londres ») count too: true for a ministry or
-    # a body with interests abroad; false (default) for a town, whose own crises they would drown.
+    # Crises located abroad (« séisme au Japon », « attentat à Londres ») alert like the others: true for a
+    # ministry or a body with interests abroad; false (default, a town): they are counted apart, never alerted.
     crisis_abroad: bool = False
     # The institution's own places (the commune, its neighbours, the département…): an event naming one is
     # local whatever else the text names. The words of the institution's name count already.

@@ -20,7 +20,7 @@ from classifiers.lexicon import View
 from classifiers.settings import ClassifierSettings
 from classifiers.text import prepare_many
 from classifiers.topics import TopicClassifier
-from classifiers.types import Classification, Institution
+from classifiers.types import Classification, Institution, Label
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,9 @@ class ClassifierStack:
                     sentiments[i] = value
         topics = self.topics.classify_many(views)
         hostility = self.hostility.classify_many(views)
-        crisis = self.crisis.detect_many(views)
+        crisis = self.crisis.locate_many(views)
         results: list[Classification] = []
-        for (label, proba, probas, terms), topic, hostile, crises in zip(
+        for (label, proba, probas, terms), topic, hostile, (crises, abroad) in zip(
             sentiments, topics, hostility, crisis, strict=True
         ):
             results.append(
@@ -106,10 +106,17 @@ class ClassifierStack:
                     hostility_score=float(hostile.score),
                     hostility_terms=hostile.terms,
                     hostility_targets=hostile.targets,
-                    crisis=crises,
+                    **self._where(crises, abroad),
                 )
             )
         return results
+
+    def _where(self, crises: list[Label], abroad: list[str]) -> dict[str, list[Label]]:
+        """Crises abroad go apart with their places among their words, unless the institution counts them."""
+        if not abroad:
+            return {"crisis": crises}
+        located = [Label(c.name, c.score, [*c.terms, *abroad]) for c in crises]
+        return {"crisis": located} if self.crisis.count_abroad else {"crisis_abroad": located}
 
 
 def _load_sentiment(model_dir: Path | None) -> Any | None:

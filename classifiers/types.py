@@ -48,6 +48,9 @@ class Classification:
     # Who the hostility is aimed at: "institution" or an official's name from the config.
     hostility_targets: list[str] = field(default_factory=list)
     crisis: list[Label] = field(default_factory=list)
+    # Crises located abroad, counted apart and never alerted (unless `crisis_abroad = true`, which puts
+    # them in `crisis`): their words end with the places abroad (« séisme, Japon »).
+    crisis_abroad: list[Label] = field(default_factory=list)
 
     @property
     def topic_names(self) -> list[str]:
@@ -56,6 +59,10 @@ class Classification:
     @property
     def crisis_kinds(self) -> list[str]:
         return [label.name for label in self.crisis]
+
+    @property
+    def crisis_abroad_kinds(self) -> list[str]:
+        return [label.name for label in self.crisis_abroad]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +74,7 @@ class Classification:
         data = dict(data)
         data["topics"] = [Label(**item) for item in data.get("topics", [])]
         data["crisis"] = [Label(**item) for item in data.get("crisis", [])]
+        data["crisis_abroad"] = [Label(**item) for item in data.get("crisis_abroad", [])]
         return cls(**data)
 
 

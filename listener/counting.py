@@ -1,7 +1,8 @@
 """Which counter keys a mention adds to. Detectors read these series; keys are plain strings:
 
     all, source:<name>, topic:<name>, hashtag:<tag>, keyword:<term>, crisis:<kind>,
-    neg:all, neg:topic:<name>, hostile:all, hostile:topic:<name>, abusive:all, threat:all
+    neg:all, neg:topic:<name>, hostile:all, hostile:topic:<name>, abusive:all, threat:all,
+    crisis_abroad:all (crises located abroad, counted apart: a town is not alerted on them)
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class KeyCounter:
         topics = labels.topic_names
         keys.extend(f"topic:{topic}" for topic in topics)
         keys.extend(f"crisis:{kind}" for kind in labels.crisis_kinds)
+        if labels.crisis_abroad:
+            keys.append("crisis_abroad:all")
         if labels.sentiment == "negative":
             keys.append("neg:all")
             keys.extend(f"neg:topic:{topic}" for topic in topics)

@@ -231,7 +231,7 @@ def _labels(value: Any) -> Classification:
         raise InvalidMention("labels", "not a Vigie classification") from None
     if labels.sentiment is not None and not isinstance(labels.sentiment, str):
         raise InvalidMention("labels", "sentiment must be a string")
-    for label in (*labels.topics, *labels.crisis):
+    for label in (*labels.topics, *labels.crisis, *labels.crisis_abroad):
         if not isinstance(label.name, str) or isinstance(label.score, bool) or not isinstance(label.score, int | float):
             raise InvalidMention("labels", "topics and crisis are {name, score} objects")
     if not isinstance(labels.hostile, bool):

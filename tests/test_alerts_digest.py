@@ -169,3 +169,20 @@ def test_digest_counts_abuse_threats_and_hostility_from_the_counters(store):
     assert digest.abuse_line == line
     assert line in digest_mod.render_text(digest)
     assert line in json.dumps(digest_mod.slack_blocks(digest)[1], ensure_ascii=False)
+
+
+def test_digest_counts_crises_abroad_apart(store):
+    """A town is never alerted on « séisme au Japon », but the morning digest says how many were seen."""
+    trending, crisis = digest_scenario(store, END)
+    quiet = digest_mod.build_digest(store, as_of=END, tz=PARIS, institution="Ville de Rivebelle",
+                                    settings=DigestSettings(), trending=trending, crisis_state=crisis, charts=False)
+    assert quiet.crisis_abroad == 0 and "à l'étranger" not in digest_mod.render_text(quiet)
+    bucket = int((END - timedelta(hours=2)).timestamp()) // 60
+    store.conn.execute("INSERT INTO counts (key, bucket, n) VALUES ('crisis_abroad:all', ?, 3)", [bucket])
+    digest = digest_mod.build_digest(store, as_of=END, tz=PARIS, institution="Ville de Rivebelle",
+                                     settings=DigestSettings(), trending=trending, crisis_state=crisis, charts=False)
+    line = "Crises signalées à l'étranger : 3 (comptées à part, sans alerte)"
+    assert digest.abroad_line == line
+    assert line in digest_mod.render_text(digest)
+    assert "3 (comptées à part, sans alerte)" in digest_mod.render_preview(digest)
+    assert line in json.dumps(digest_mod.slack_blocks(digest), ensure_ascii=False)

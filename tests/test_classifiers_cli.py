@@ -59,11 +59,14 @@ CONTRACT = [
     ("Du terrorisme intellectuel, encore", {"crisis": "", "abusive": "0"}),
     ("", {"sentiment": "neutral", "abusive": "0", "threat": "0", "hostile": "0", "crisis": ""}),
     ("Incendie en cours rue Victor Hugo, les pompiers sont sur place", {"crisis": "incendie", "hostile": "0"}),
-    ("Séisme ressenti à Rivebelle, magnitude 4,2 : des fissures dans les immeubles", {"crisis": "seisme"}),
+    ("Séisme ressenti à Rivebelle, magnitude 4,2 : des fissures dans les immeubles",
+     {"crisis": "seisme", "crisis_abroad": ""}),
+    # A crisis abroad: no crisis for the town, counted apart.
+    ("Séisme au Japon : des milliers de sinistrés", {"crisis": "", "crisis_abroad": "seisme"}),
 ]
 
 
-@pytest.mark.parametrize("field", ["sentiment", "abusive", "threat", "hostile", "crisis"])
+@pytest.mark.parametrize("field", ["sentiment", "abusive", "threat", "hostile", "crisis", "crisis_abroad"])
 def test_classify_field_prints_exactly_one_line_per_input_line_in_order(config, field):
     texts = [text for text, _ in CONTRACT] * 3
     result = CliRunner().invoke(main, ["classify", "-", "--field", field, "--config", str(config)],
@@ -76,7 +79,7 @@ def test_classify_field_prints_exactly_one_line_per_input_line_in_order(config, 
             assert line == expected[field]
         elif field == "sentiment":
             assert line in ("negative", "neutral", "positive")
-        elif field != "crisis":
+        elif field not in ("crisis", "crisis_abroad"):
             assert line in ("0", "1")
 
 

@@ -84,6 +84,30 @@ def test_trends_and_projections_are_not_reports(crisis, quiet, fires, kind):
 @pytest.mark.parametrize(
     ("quiet", "fires", "kind"),
     [
+        # A debate about terrorism names no attack; an attack the same words anchor in time still fires.
+        ("L'islam n'est pas le terrorisme, mais tous les terroristes se disent croyants : attentats, islam…",
+         "Attentat ce matin devant la gare : le terrorisme frappe encore", "attentat"),
+        ("Ces attaques terroristes sont rarement qualifiées de terrorisme par les médias",
+         "Attaques terroristes : le bilan s'alourdit, la lutte contre le terrorisme mobilisée", "attentat"),
+        # A list of offences is a subject; one offence beside a report does not silence it.
+        ("Harcèlement, piratage informatique, vandalisme : ce que la police traite chaque année",
+         "Piratage informatique de la mairie : une arnaque aux faux virements, services en ligne coupés",
+         "cyberattaque"),
+    ],
+)
+def test_subjects_are_not_events(crisis, quiet, fires, kind):
+    assert kinds(crisis, quiet) == []
+    assert kind in kinds(crisis, fires)
+
+
+def test_a_subject_word_does_not_silence_other_kinds(crisis):
+    """The terrorism debate cue only concerns attacks and shootings: a fire beside it still counts."""
+    assert kinds(crisis, "Incendie de l'entrepôt : la piste du terrorisme écartée") == ["incendie"]
+
+
+@pytest.mark.parametrize(
+    ("quiet", "fires", "kind"),
+    [
         ("Après la course j'ai les jambes en feu", "L'entrepôt est en feu", "incendie"),
         ("Le tuyau d'évacuation de l'évier est bouché", "Évacuation de l'école en cours", "evacuation"),
         ("Alerte orange sur le prix des fournitures scolaires", "Alerte orange aux orages ce soir",
@@ -134,6 +158,37 @@ def test_one_word_family_counts_once(crisis):
 def test_a_crisis_located_abroad_is_not_a_crisis_for_a_town(crisis, text):
     assert kinds(crisis, text) == []
     assert kinds(CrisisDetector.load(abroad=True), text) != []  # a ministry with interests abroad sees it
+    labels, places = crisis.locate(View(prepare(text)))
+    assert labels and places  # found all the same, with where: the stack counts it apart
+
+
+def test_a_crisis_abroad_is_counted_apart_with_its_place():
+    """A town is not alerted on « séisme au Japon », but the label says what and where; a ministry that
+    counts crises abroad gets it as a crisis, its place among the words."""
+    from classifiers.settings import ClassifierSettings
+    from classifiers.stack import ClassifierStack
+
+    texts = ["Séisme au Japon : des milliers de sinistrés", "Incendie en cours rue Carnot, pompiers sur place",
+             "Belle journée au marché"]
+    town = ClassifierStack.load(ClassifierSettings()).classify_batch(texts)
+    assert [c.crisis_kinds for c in town] == [[], ["incendie"], []]
+    assert [c.crisis_abroad_kinds for c in town] == [["seisme"], [], []]
+    assert "japon" in town[0].crisis_abroad[0].terms
+    ministry = ClassifierStack.load(ClassifierSettings(crisis_abroad=True)).classify_batch(texts)
+    assert [c.crisis_kinds for c in ministry] == [["seisme"], ["incendie"], []]
+    assert "japon" in ministry[0].crisis[0].terms and ministry[0].crisis_abroad == []
+
+    # Counted apart: a counter of its own, never a crisis:<kind> counter (which crisis rules read).
+    from datetime import UTC, datetime
+
+    from listener.counting import KeyCounter
+    from listener.models import Mention
+
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    keys = [KeyCounter([]).keys_for(Mention(source="rss", external_id=str(i), text=text, created_at=at, labels=c))
+            for i, (text, c) in enumerate(zip(texts, town, strict=True))]
+    assert "crisis_abroad:all" in keys[0] and not any(key.startswith("crisis:") for key in keys[0])
+    assert "crisis:incendie" in keys[1] and "crisis_abroad:all" not in keys[1]
 
 
 @pytest.mark.parametrize(
