@@ -18,17 +18,11 @@ from listener.textfold import fold, folded_hashtags
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
-def _has_word(folded: str, term: str) -> bool:
-    """True when `term` occurs in `folded` as a whole word (not inside a longer word)."""
-    start = folded.find(term)
-    while start != -1:
-        end = start + len(term)
-        before_ok = start == 0 or not (folded[start - 1].isalnum() and folded[start - 1].isascii())
-        after_ok = end == len(folded) or not (folded[end].isalnum() and folded[end].isascii())
-        if before_ok and after_ok:
-            return True
-        start = folded.find(term, start + 1)
-    return False
+def _whole_word(term: str) -> re.Pattern[str]:
+    """`term` as a whole word: not preceded nor followed by an ASCII letter or digit. The lookbehind
+    comes after the literal so the regex engine searches for the word itself, not every position."""
+    word = re.escape(term)
+    return re.compile(f"{word}(?<![A-Za-z0-9]{word})(?![A-Za-z0-9])")
 
 
 class KeyCounter:
@@ -38,13 +32,14 @@ class KeyCounter:
         self.watch = sorted({fold(term.strip()) for term in watch_keywords if term.strip()})
         # Single Latin words match whole words of the text; phrases and other scripts match as substrings.
         self._words = {term for term in self.watch if term.isascii() and _WORD_RE.fullmatch(term)}
+        self._word_patterns = [(term, _whole_word(term)) for term in sorted(self._words)]
         self._phrases = [term for term in self.watch if term.isascii() and term not in self._words]
         self._other_scripts = [term for term in self.watch if not term.isascii()]
 
     def _keywords(self, folded: str) -> set[str]:
         """Watched terms in an already folded text."""
         # A cheap substring test first; the word-boundary check only runs for the few candidate terms.
-        found = {term for term in self._words if term in folded and _has_word(folded, term)}
+        found = {term for term, pattern in self._word_patterns if term in folded and pattern.search(folded)}
         found.update(term for term in self._phrases if term in folded)
         if self._other_scripts:
             found.update(term for term in self._other_scripts if term in folded)

@@ -109,17 +109,23 @@ class Mention:
         if followers is not None:
             followers = _count(followers, "author_followers")
         matched = data.get("matched") or []
-        if type(matched) is not list or any(type(item) is not str for item in matched):
-            raise InvalidMention("matched", "a list of strings is expected")
-        if len(matched) > 100:
-            raise InvalidMention("matched", "at most 100 terms")
-        matched = [without_lone_surrogates(item[:MAX_SHORT_LENGTH]) for item in matched]
+        if matched:
+            if type(matched) is not list or any(type(item) is not str for item in matched):
+                raise InvalidMention("matched", "a list of strings is expected")
+            if len(matched) > 100:
+                raise InvalidMention("matched", "at most 100 terms")
+            matched = [without_lone_surrogates(item[:MAX_SHORT_LENGTH]) for item in matched]
+        else:
+            matched = []
         optional: dict[str, str | None] = {}
         for name in _OPTIONAL_STRINGS:
             value = data.get(name)
-            if value is not None and type(value) is not str:
+            if value is None:
+                optional[name] = None
+            elif type(value) is not str:
                 raise InvalidMention(name, "a string is expected")
-            optional[name] = without_lone_surrogates(value[:MAX_SHORT_LENGTH]) if value is not None else None
+            else:
+                optional[name] = without_lone_surrogates(value[:MAX_SHORT_LENGTH])
         raw = data.get("raw")
         if raw is not None:
             if not isinstance(raw, dict):

@@ -132,3 +132,28 @@ def test_batches_of_any_size_are_stored_in_order_with_their_counts(tmp_path) -> 
     assert [m.external_id for m in store.insert_mentions(again)] == ["new-1", "new-2"]
     assert store.count_mentions() == sent + 2
     store.close()
+
+
+def _definition_has_word(folded: str, term: str) -> bool:
+    """A watched word counts where it is neither preceded nor followed by an ASCII letter or digit."""
+    start = folded.find(term)
+    while start != -1:
+        end = start + len(term)
+        before_ok = start == 0 or not (folded[start - 1].isalnum() and folded[start - 1].isascii())
+        after_ok = end == len(folded) or not (folded[end].isalnum() and folded[end].isascii())
+        if before_ok and after_ok:
+            return True
+        start = folded.find(term, start + 1)
+    return False
+
+
+def test_watched_words_match_whole_words_only() -> None:
+    rng = random.Random(5)
+    alphabet = "tramTRAM9 -é_日\n"
+    terms = ["tram", "tra", "am", "a", "tramtram", "9"]
+    counter = KeyCounter(terms)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        assert counter._keywords(text) == {term for term in terms if _definition_has_word(text, term)}, repr(text)
+    assert KeyCounter(["tram"])._keywords("le tramway, la tram-bus, tram9") == {"tram"}
+    assert KeyCounter(["tram"])._keywords("le tramway et le tram9") == set()
