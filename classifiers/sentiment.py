@@ -5,7 +5,9 @@ A linear model over three feature blocks built from `classifiers.text.Prepared`:
   ("c'est pas terrible" gives ``NEG_terrible`` and the bigram ``pas NEG_terrible``);
 - characters: 2–5-grams of each folded token padded with spaces (like scikit-learn's ``char_wb``),
   computed once per distinct token and cached, which is what keeps inference fast;
-- a polarity lexicon (classifiers/data/polarity_fr.txt) summed per text, flipped under negation.
+- a polarity lexicon (classifiers/data/polarity_fr.txt) summed per text, flipped under negation;
+- the mean word vector of the text's content words (classifiers.wordvec: CC0 fastText vectors, 100 d),
+  which carries the polarity of words the training tweets never had.
 
 Why linear and hand-rolled vectorisers: ≥ 10,000 mentions/s on one core for the whole stack, a small
 deterministic model file, and explanations that are plain words (the features pushing towards the label).
@@ -17,7 +19,7 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -27,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from classifiers import sentiment_cues as cues
+from classifiers import wordvec
 from classifiers.linear import LinearProba
 from classifiers.text import STOPWORDS, Prepared, is_stopword, prepare
 from classifiers.text import stem as stem_word
@@ -34,7 +37,7 @@ from classifiers.types import SENTIMENTS
 from listener.textfold import fold
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentiment.joblib"
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2  # 2: word-vector block
 
 
 Phrases = dict[str, list[tuple[tuple[str, ...], float]]]
@@ -301,17 +304,33 @@ class FeatureConfig:
     word_weight: float = 0.5
     char_weight: float = 1.0
     lexicon_weight: float = 1.0
+    # Mean word vector of the content words (classifiers.wordvec), l2-normalised, times this weight.
+    # Off by default: the abuse model shares these features and was chosen without it.
+    vectors: bool = False
+    vector_weight: float = 1.0
+
+    def __setstate__(self, state: Any) -> None:
+        """Models pickled before a field existed load with that field's default."""
+        defaults = FeatureConfig()
+        values = {item.name: getattr(defaults, item.name) for item in fields(self)}
+        if isinstance(state, tuple):  # (instance dict, slot values), as pickle gives slotted objects
+            state = {**(state[0] or {}), **(state[1] or {})}
+        values.update(state)
+        for name, value in values.items():
+            setattr(self, name, value)
 
 
 @dataclass
 class SentimentFeatures:
-    """Turns prepared texts into the sparse matrix the linear model reads: [words | chars | lexicon]."""
+    """Turns prepared texts into the sparse matrix the linear model reads: [words | chars | lexicon | vectors]."""
 
     config: FeatureConfig = field(default_factory=FeatureConfig)
     word_block: _TfIdfBlock | None = None
     char_block: _TfIdfBlock | None = None
     # How each word column reads for a person: its most frequent written form in the training texts.
     word_surfaces: list[str] = field(default_factory=list)
+    # Which word-vector table the model was fitted with (the table is shipped apart, not in the model).
+    vectors_digest: str = ""
 
     def _word_docs(self, prepared: Sequence[Prepared]) -> list[list[str]]:
         cfg = self.config
@@ -338,6 +357,7 @@ class SentimentFeatures:
             low, high = cfg.char_range
             docs = [[g for t in doc for g in _char_ngrams(t, low, high)] for doc in self._char_docs(prepared)]
             self.char_block = _TfIdfBlock(cfg.char_min_df).fit(docs)
+        self.vectors_digest = wordvec.load().digest if cfg.vectors else ""
         return self
 
     @property
@@ -347,6 +367,14 @@ class SentimentFeatures:
     @property
     def n_char(self) -> int:
         return len(self.char_block.names) if self.char_block else 0
+
+    @property
+    def n_lexicon(self) -> int:
+        return len(LEXICON_FEATURES) if self.config.lexicon else 0
+
+    @property
+    def n_vector(self) -> int:
+        return wordvec.load().dimensions if self.config.vectors else 0
 
     def transform(self, prepared: Sequence[Prepared]) -> sp.csr_matrix:
         """The feature matrix of a batch, one row per text: [words | chars | lexicon]."""
@@ -364,6 +392,8 @@ class SentimentFeatures:
                 len(prepared), len(LEXICON_FEATURES)
             )
             blocks.append(sp.csr_matrix(dense * cfg.lexicon_weight))
+        if cfg.vectors:
+            blocks.append(sp.csr_matrix(wordvec.load().mean_vectors(prepared) * cfg.vector_weight))
         return sp.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
 
     def describer(self, prep: Prepared) -> _Describer:
@@ -388,7 +418,7 @@ class _Describer:
         n_word, n_char = self.n_word, self.n_char
         if col < n_word:
             return (features.word_surfaces[col],)
-        if col < n_word + n_char:
+        if col < n_word + n_char or col >= n_word + n_char + features.n_lexicon:
             return ()
         name = LEXICON_FEATURES[col - n_word - n_char]
         if self._hits is None:
@@ -426,7 +456,7 @@ def _explainable_columns(features: SentimentFeatures) -> np.ndarray:
     readable = [_readable(surface) for surface in features.word_surfaces]
     shown_lexicon = {"lex:pos", "lex:neg", "lex:balance", "lex:pos>neg", "lex:neg>pos"}
     lexicon = [name in shown_lexicon for name in LEXICON_FEATURES] if features.config.lexicon else []
-    return np.array(readable + [False] * features.n_char + lexicon, dtype=bool)
+    return np.array(readable + [False] * features.n_char + lexicon + [False] * features.n_vector, dtype=bool)
 
 
 def _coef_of(estimator: Any) -> np.ndarray | None:
@@ -456,6 +486,12 @@ class SentimentModel:
         else:
             self._push = None
         self._explainable = _explainable_columns(features)
+        # Per word-vector row, how much the word alone pushes towards each class (explains the vector block).
+        self._word_push: np.ndarray | None = None
+        if self._push is not None and features.config.vectors:
+            start = features.n_word + features.n_char + features.n_lexicon
+            block = self._push[:, start : start + features.n_vector]
+            self._word_push = wordvec.load().table @ block.T.astype(np.float32)
 
     @classmethod
     def load(cls, path: Path | None = None) -> SentimentModel:
@@ -470,7 +506,11 @@ class SentimentModel:
         payload = joblib.load(path)
         if payload.get("format") != MODEL_FORMAT:
             raise VigieError(f"Modèle de sentiment {path} : format {payload.get('format')!r} non pris en charge.")
-        return cls(payload["features"], payload["estimators"], payload["meta"])
+        features = payload["features"]
+        if features.config.vectors and features.vectors_digest != wordvec.load().digest:
+            raise VigieError(f"Modèle de sentiment {path} : entraîné avec une autre table de vecteurs de mots "
+                             f"que {wordvec.DEFAULT_TABLE.name}. Relancez « vigie train ».")
+        return cls(features, payload["estimators"], payload["meta"])
 
     def save(self, path: Path) -> int:
         """Write the model (compressed, deterministic content); returns the file size in bytes."""
@@ -575,4 +615,31 @@ class SentimentModel:
                 if term not in terms and _readable(term):
                     terms.append(term)
             del terms[5:]
+        if self._word_push is not None:
+            self._explain_vectors(prepared, best, out)
         return out
+
+    def _explain_vectors(self, prepared: Sequence[Prepared], best: np.ndarray, out: list[list[str]]) -> None:
+        """Adds, after the n-gram terms, the words whose vectors push towards the label (« exécrable »
+        when no training tweet had it)."""
+        assert self._word_push is not None
+        index = wordvec.load().index
+        word_push = self._word_push
+        for row, prep in enumerate(prepared):
+            terms = out[row]
+            if len(terms) >= 5:
+                continue
+            label = int(best[row])
+            scored = []
+            for i, (word, negated) in enumerate(zip(prep.folded, prep.negated, strict=True)):
+                vector_row = index.get(word)
+                if vector_row is not None and not negated:
+                    push = float(word_push[vector_row, label])
+                    if push > 0:
+                        scored.append((-push, i))
+            for _, i in sorted(scored):
+                term = prep.tokens[i]
+                if term not in terms and _readable(term):
+                    terms.append(term)
+                    if len(terms) >= 5:
+                        break

@@ -130,9 +130,11 @@ def long_text_pieces(prepared: Sequence[Prepared]) -> list[tuple[int, list[Prepa
 
 
 def turn_irony(row: np.ndarray) -> np.ndarray:
-    """Ironic praise is a complaint: the positive share goes to negative."""
+    """Ironic praise is a complaint: the positive share goes to negative, and so does half of the neutral
+    share (a marked praise word is a stance, not information: « Génial, encore 2h de bus #ironie »)."""
     out = row.copy()
-    out[NEG] += out[POS]
+    out[NEG] += out[POS] + 0.5 * out[NEU]
+    out[NEU] *= 0.5
     out[POS] = 0.0
     return out
 
