@@ -376,8 +376,9 @@ class SentimentFeatures:
     def n_vector(self) -> int:
         return wordvec.load().dimensions if self.config.vectors else 0
 
-    def transform(self, prepared: Sequence[Prepared]) -> sp.csr_matrix:
-        """The feature matrix of a batch, one row per text: [words | chars | lexicon]."""
+    def transform(self, prepared: Sequence[Prepared], found: wordvec.Lookup | None = None) -> sp.csr_matrix:
+        """The feature matrix of a batch, one row per text: [words | chars | lexicon | vectors]
+        (`found`: the batch's word-vector lookup, when the caller already has it)."""
         cfg = self.config
         blocks = []
         if self.word_block is not None:
@@ -393,7 +394,11 @@ class SentimentFeatures:
             )
             blocks.append(sp.csr_matrix(dense * cfg.lexicon_weight))
         if cfg.vectors:
-            blocks.append(sp.csr_matrix(wordvec.load().mean_vectors(prepared) * cfg.vector_weight))
+            means = wordvec.load().mean_vectors(prepared, found) * cfg.vector_weight
+            n_rows, width = means.shape
+            # Dense rows as CSR directly (sp.csr_matrix(dense) would scan every value for zeros).
+            blocks.append(sp.csr_matrix((means.ravel(), np.tile(np.arange(width), n_rows),
+                                         np.arange(0, n_rows * width + 1, width)), shape=means.shape))
         return sp.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
 
     def describer(self, prep: Prepared) -> _Describer:
@@ -536,11 +541,12 @@ class SentimentModel:
         """(label, its probability, {label: probability}, up to 5 readable terms pushing towards it)."""
         if not prepared:
             return []
-        matrix = self.features.transform(prepared)
+        found = wordvec.load().lookup(prepared) if self.features.config.vectors else None
+        matrix = self.features.transform(prepared, found)
         proba = self._proba(matrix)
         cue_terms = self._apply_cues(prepared, proba)
         best = proba.argmax(axis=1)
-        explained = self._explain(prepared, matrix, best)
+        explained = self._explain(prepared, matrix, best, found)
         for i, terms in cue_terms.items():
             explained[i] = list(dict.fromkeys(terms + explained[i]))[:5]
         labels = self.labels
@@ -578,7 +584,8 @@ class SentimentModel:
                 fired[i] = [opener + " … ?"]
         return fired
 
-    def _explain(self, prepared: Sequence[Prepared], matrix: sp.csr_matrix, best: np.ndarray) -> list[list[str]]:
+    def _explain(self, prepared: Sequence[Prepared], matrix: sp.csr_matrix, best: np.ndarray,
+                 found: wordvec.Lookup | None = None) -> list[list[str]]:
         """Per text, the readable features whose weight × value pushes most towards the chosen label."""
         out: list[list[str]] = [[] for _ in prepared]
         if self._push is None or not matrix.nnz:
@@ -615,31 +622,26 @@ class SentimentModel:
                 if term not in terms and _readable(term):
                     terms.append(term)
             del terms[5:]
-        if self._word_push is not None:
-            self._explain_vectors(prepared, best, out)
+        if self._word_push is not None and found is not None:
+            self._explain_vectors(prepared, best, found, out)
         return out
 
-    def _explain_vectors(self, prepared: Sequence[Prepared], best: np.ndarray, out: list[list[str]]) -> None:
+    def _explain_vectors(self, prepared: Sequence[Prepared], best: np.ndarray, found: wordvec.Lookup,
+                         out: list[list[str]]) -> None:
         """Adds, after the n-gram terms, the words whose vectors push towards the label (« exécrable »
-        when no training tweet had it)."""
+        when no training tweet had it); vectorised, only the 3 strongest of each text are looked at."""
         assert self._word_push is not None
-        index = wordvec.load().index
-        word_push = self._word_push
-        for row, prep in enumerate(prepared):
+        row_of = np.repeat(np.arange(len(prepared)), np.diff(found.indptr))
+        push = self._word_push[found.rows, best[row_of]]
+        keep = push > 0
+        row_of, push, positions = row_of[keep], push[keep], found.positions[keep]
+        order = np.lexsort((-push, row_of))
+        row_of, positions = row_of[order], positions[order]
+        starts = np.searchsorted(row_of, row_of, side="left")
+        top = (np.arange(len(row_of)) - starts) < 3
+        for row, position in zip(row_of[top].tolist(), positions[top].tolist(), strict=True):
             terms = out[row]
-            if len(terms) >= 5:
-                continue
-            label = int(best[row])
-            scored = []
-            for i, (word, negated) in enumerate(zip(prep.folded, prep.negated, strict=True)):
-                vector_row = index.get(word)
-                if vector_row is not None and not negated:
-                    push = float(word_push[vector_row, label])
-                    if push > 0:
-                        scored.append((-push, i))
-            for _, i in sorted(scored):
-                term = prep.tokens[i]
+            if len(terms) < 5:
+                term = prepared[row].tokens[position]
                 if term not in terms and _readable(term):
                     terms.append(term)
-                    if len(terms) >= 5:
-                        break
