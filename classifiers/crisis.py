@@ -104,16 +104,12 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
                 (exact if _needs_whole_words(phrase) else entries).append(Entry(phrase, kind, weight))
         exact.extend(Entry(phrase, kind, STRONG) for phrase in spec.get("exact", []))
         exact.extend(Entry(phrase, kind, WEAK) for phrase in spec.get("exact_weak", []))
-    context = data.get("context", {})
-
-    def cues(name: str, on: str = "stems") -> PhraseLexicon:
-        return PhraseLexicon((Entry(phrase, name, 1.0) for phrase in context.get(name, [])), on=on)
+    def cues(name: str, on: str = "stems", section: str = "context") -> PhraseLexicon:
+        phrases = data.get(section, {}).get(name, [])
+        return PhraseLexicon((Entry(phrase, name, 1.0) for phrase in phrases), on=on)
 
     aftermath = data.get("aftermath", {})
     subject = data.get("subject", {})
-
-    def subject_cues(name: str, on: str = "stems") -> PhraseLexicon:
-        return PhraseLexicon((Entry(phrase, name, 1.0) for phrase in subject.get(name, [])), on=on)
 
     return CrisisLexicon(
         kinds=PhraseLexicon(entries),
@@ -131,10 +127,10 @@ def load_lexicon(path: Path | None = None) -> CrisisLexicon:
         over=cues("over"),
         aftermath=PhraseLexicon(Entry(w, "aftermath", float(aftermath.get("weight", WEAK)))
                                 for w in aftermath.get("words", [])),
-        debate=subject_cues("debate", on="words"),  # "terrorisme", not "terroriste": same stem
+        debate=cues("debate", on="words", section="subject"),  # "terrorisme", not "terroriste": same stem
         debate_kinds=frozenset(subject.get("debate_kinds", [])),
-        offences=subject_cues("offences"),
-        anchor=subject_cues("anchor"),
+        offences=cues("offences", section="subject"),
+        anchor=cues("anchor", section="subject"),
     )
 
 
