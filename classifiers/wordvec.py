@@ -9,6 +9,7 @@ Why a mean of vectors: it carries the polarity of words the training tweets neve
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -92,7 +93,7 @@ def load(path: Path | None = None) -> WordVectors:
 @lru_cache(maxsize=4)
 def _load(path: Path) -> WordVectors:
     raw = path.read_bytes()
-    with np.load(path, allow_pickle=False) as archive:
+    with np.load(io.BytesIO(raw), allow_pickle=False) as archive:  # one read serves the digest and the table
         words = archive["words"].tobytes().decode("utf-8").split("\n")
         rows = archive["rows"].tolist()
         table = archive["vectors"].astype(np.float32)
