@@ -41,6 +41,13 @@ async def log_in(page, url: str, username: str, password: str) -> None:
     await page.click("form button[type=submit]", navigates=True)
 
 
+async def find_one_as_reader(page, url: str, stdout: str, word: str, what: str) -> None:
+    """Logged in as « lecture », the explorer's search for `word` shows exactly one mention."""
+    await log_in(page, url, "lecture", accounts(stdout)["lecture"])
+    await page.goto(url + f"mentions?q={word}")
+    await page.wait_for("document.querySelectorAll('#results li.mention').length === 1", what=what)
+
+
 async def test_login_required_then_the_cell_sees_the_flood_on_the_dashboard(demo_run, tmp_path):  # noqa: F811
     stdout, _, url = demo_run
     passwords = accounts(stdout)
@@ -151,9 +158,7 @@ async def test_a_hostile_post_is_shown_inert(demo_run, tmp_path):  # noqa: F811
     store.close()
     async with Browser() as browser:
         page = await browser.page()
-        await log_in(page, url, "lecture", accounts(stdout)["lecture"])
-        await page.goto(url + "mentions?q=motpiege")
-        await page.wait_for("document.querySelectorAll('#results li.mention').length === 1", what="the hostile post")
+        await find_one_as_reader(page, url, stdout, "motpiege", what="the hostile post")
         shown = await page.evaluate("document.querySelector('#results li.mention .post-text').textContent")
         assert '<img src=x onerror="window.__pwned=1">' in shown and "<script>" in shown  # shown as text
         assert "\u202e" not in shown  # the right-to-left override is dropped
@@ -207,9 +212,7 @@ async def test_right_to_left_overrides_are_neutralised_in_the_explorer_and_the_i
     store.close()
     async with Browser() as browser:
         page = await browser.page()
-        await log_in(page, url, "lecture", accounts(stdout)["lecture"])
-        await page.goto(url + "mentions?q=motbidi")
-        await page.wait_for("document.querySelectorAll('#results li.mention').length === 1", what="the bidi post")
+        await find_one_as_reader(page, url, stdout, "motbidi", what="the bidi post")
         shown = await page.evaluate("document.querySelector('#results li.mention').textContent")
         assert "TNEGRU" in shown and "esiouqnarf" in shown and no_bidi(shown), ascii(shown)
         assert await page.evaluate(drawn_in_order("#results li.mention .post-text", "TNEGRU")) is True
