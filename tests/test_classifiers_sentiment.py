@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
+from classifiers import sentiment
 from classifiers.sentiment import DEFAULT_MODEL_PATH, SentimentModel
 from classifiers.text import prepare_many
 from classifiers.types import SENTIMENTS
 from listener.errors import VigieError
+from listener.textfold import fold
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +157,60 @@ def test_evaluation_report_figures(small_umsab: Path) -> None:
     assert set(report.per_class_f1) == set(SENTIMENTS) == set(report.val_per_class_f1)
     assert sum(map(sum, report.confusion)) == 150
     assert report.n_val == 30 and report.val_macro_f1 is not None and 0.0 <= report.val_macro_f1 <= 1.0
+
+
+_FEATURE_TEXTS = [
+    "C'est pas terrible, trop de monde à la gare ce matin 😡 http",
+    "@mairie_paris Franchement c'est pas terrible, troooop de monde à la #GrèveSNCF !!!! l'info est où ?",
+    "Bravo la ville, super travail des agents ❤️ #Rivebelle",
+    "ne pas plus jamais rien aucun sans ni personne", "", "?", "a", "Œuvre cœur ǅ İstanbul ﬁn façade",
+]
+
+
+def _reference_ids(block, docs: list[list[str]]) -> list[list[int]]:
+    """Each doc's column ids looked up the plain way, sorted (what the fast lookups must give)."""
+    return [sorted(block.vocabulary[key] for key in doc if key in block.vocabulary) for doc in docs]
+
+
+def _per_doc(ids, lengths) -> list[list[int]]:
+    ends = list(itertools.accumulate(int(n) for n in lengths))
+    return [sorted(ids[end - n : end].tolist()) for end, n in zip(ends, lengths, strict=True)]
+
+
+def test_fast_column_lookups_match_the_feature_strings(model: SentimentModel) -> None:
+    """Word and char columns found in numpy (no bigram strings, char n-grams gathered by token) are the
+    columns of word_keys()/char n-gram strings looked up in the vocabulary, text by text."""
+    from classifiers.sentiment import _char_ngrams, char_tokens, word_keys
+
+    features = model.features
+    prepared = prepare_many(_FEATURE_TEXTS * 3)
+    words = features.word_block
+    docs = [sentiment._marked(p, False) for p in prepared]
+    assert _per_doc(*words.key_ids(docs, True)) == _reference_ids(words, [word_keys(p) for p in prepared])
+    chars = features.char_block
+    low, high = features.config.char_range
+    tokens = [char_tokens(p, False, False) for p in prepared]
+    expected = _reference_ids(chars, [[g for t in doc for g in _char_ngrams(t, low, high)] for doc in tokens])
+    assert _per_doc(*chars.char_ids(tokens, low, high)) == expected
+
+
+def test_char_gram_table_is_bounded(model: SentimentModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past its limit the token table starts again, and still gives the same columns."""
+    from classifiers.sentiment import _GramTable
+
+    block = model.features.char_block
+    low, high = model.features.config.char_range
+    table = _GramTable(block.vocabulary, low, high)
+    monkeypatch.setattr(_GramTable, "LIMIT", 5)
+    docs = [p.folded for p in prepare_many(_FEATURE_TEXTS)]
+    first = _per_doc(*table.ids(docs))
+    assert len(table) > 5
+    assert _per_doc(*table.ids(docs)) == first
+    assert len(table) <= len({t for doc in docs for t in doc})
+
+
+def test_folded_tokens_hold_no_space() -> None:
+    """The word lookups find bigrams by their two words, which holds because no token has a space:
+    tokens are runs of non-space characters and folding turns no other character into a space."""
+    every = "".join(chr(code) for code in range(0x110000) if not chr(code).isspace() and not 0xD800 <= code < 0xE000)
+    assert not any(character.isspace() for character in fold(every))
