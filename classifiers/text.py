@@ -23,9 +23,12 @@ import html
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
+from typing import Any
 
 import Stemmer
 
@@ -152,34 +155,76 @@ def _squeeze(match: re.Match[str]) -> str:
     return match.group(0) if char.isdigit() else char + char
 
 
-def _tokenize(text: str) -> tuple[list[str], list[str]]:
-    """Tokens (lower-cased) and folded hashtags of an already normalised text."""
-    raw = _TOKEN_RE.findall(text.lower())
-    tokens: list[str] = []
-    tags: list[str] = []
-    split: dict[str, list[str]] = {}
-    if "#" in text:
-        for tag in _HASHTAG_RE.findall(text):
-            parts = _hashtag_parts(tag)
-            if parts:
-                split["#" + tag.lower()] = parts
-    append = tokens.append
-    for token in raw:
+class Memo(dict):
+    """A bounded memo of a pure function of one string, read with ``map(memo.__getitem__, keys)`` at C
+    speed (a miss calls the function once). Why: the same words come back in every batch, and a dict
+    lookup is several times cheaper than tokenising, folding or stemming them again. ``prune()``
+    empties it when full: a long-running daemon sees new words forever."""
+
+    __slots__ = ("function", "limit")
+
+    def __init__(self, function: Callable[[str], Any], limit: int) -> None:
+        super().__init__()
+        self.function = function
+        self.limit = limit
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self.function(key)
+        return value
+
+    def prune(self) -> None:
+        if len(self) > self.limit:
+            self.clear()
+
+
+def _chunk_tokens(chunk: str) -> tuple[str, ...]:
+    """Tokens of one whitespace-free piece of lower-cased text, handles and links replaced (hashtags are
+    left to _tokenize: their words depend on the whole text)."""
+    out: list[str] = []
+    append = out.append
+    for token in _TOKEN_RE.findall(chunk):
         first = token[0]
         if first == "@" and len(token) > 1:
             append("@user")
         elif first == "h" and token.startswith("http") or first == "w" and token.startswith("ww."):
             append("http")
-        elif first == "#" and len(token) > 1:
-            append(token)
-            tags.append(fold(token[1:]))
-            parts = split.get(token)
-            if parts:
-                tokens.extend(parts)
         elif first == ".":
             append("…" if len(token) > 1 else token)
         else:
             append(token)
+    return tuple(out)
+
+
+# No token holds or needs whitespace (every pattern of _TOKEN_RE stops at it, none looks across it), so a
+# text's tokens are its whitespace-separated chunks' tokens, and a chunk seen before costs one lookup.
+_CHUNKS = Memo(_chunk_tokens, 100_000)
+
+
+def _tokenize(text: str) -> tuple[list[str], list[str]]:
+    """Tokens (lower-cased) and folded hashtags of an already normalised text."""
+    _CHUNKS.prune()
+    chunks = text.lower().split()
+    pieces = list(map(_CHUNKS.__getitem__, chunks))
+    if "#" not in text:
+        return list(chain.from_iterable(pieces)), []
+    split: dict[str, list[str]] = {}
+    for tag in _HASHTAG_RE.findall(text):
+        parts = _hashtag_parts(tag)
+        if parts:
+            split["#" + tag.lower()] = parts
+    tokens: list[str] = []
+    tags: list[str] = []
+    for chunk, piece in zip(chunks, pieces, strict=True):
+        if "#" not in chunk:
+            tokens.extend(piece)
+            continue
+        for token in piece:
+            tokens.append(token)
+            if token[0] == "#" and len(token) > 1:
+                tags.append(fold(token[1:]))
+                parts = split.get(token)
+                if parts:
+                    tokens.extend(parts)
     return tokens, tags
 
 
@@ -199,6 +244,8 @@ def _opens_scope(index: int, folded: list[str]) -> bool:
 def _negation(folded: list[str]) -> list[bool]:
     """Negation scope: after a negator until punctuation, an emoji, "mais", or 3 content tokens."""
     negated = [False] * len(folded)
+    if NEGATORS.isdisjoint(folded):  # most texts: one C-level pass
+        return negated
     active = False
     content = 0
     for i, word in enumerate(folded):
@@ -221,8 +268,17 @@ def _negation(folded: list[str]) -> list[bool]:
     return negated
 
 
+def _fold_token(token: str) -> str:
+    return token if token.isascii() else (fold(token) or token)
+
+
+_FOLDED = Memo(_fold_token, 100_000)
+_STEMS = Memo(stem, 100_000)
+
+
 def _fold_tokens(tokens: list[str]) -> list[str]:
-    return [token if token.isascii() else (fold(token) or token) for token in tokens]
+    _FOLDED.prune()
+    return list(map(_FOLDED.__getitem__, tokens))
 
 
 def folded_tokens(text: str) -> list[str]:
@@ -235,7 +291,8 @@ def prepare(text: str) -> Prepared:
     """Tokenise one text for every classifier (see the module docstring for the conventions)."""
     tokens, tags = _tokenize(_normalise(text))
     folded = _fold_tokens(tokens)
-    stems = [stem(token) for token in folded]
+    _STEMS.prune()
+    stems = list(map(_STEMS.__getitem__, folded))
     return Prepared(text, tokens, folded, stems, _negation(folded), tags)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from classifiers.text import STOPWORDS, Prepared, is_stopword, prepare, prepare_many
+import random
+
+from classifiers import text as text_module
+from classifiers.text import STOPWORDS, Memo, Prepared, is_stopword, prepare, prepare_many
 
 
 def negated_words(prep: Prepared) -> set[str]:
@@ -99,3 +102,45 @@ def test_decomposed_accents_read_like_composed_ones() -> None:
     assert decomposed.tokens[0] == composed.tokens[0] == "à"
     assert decomposed.folded[:3] == composed.folded[:3] == ["a", "la", "mairie"]
     assert prepare("un accent tout seul \u0300 ici").tokens  # a lone combining mark is not an empty token
+
+
+def _whole_text_tokens(text: str) -> list[str]:
+    """The tokenizer as it was written before chunks were memoised: one findall over the whole text."""
+    split = {"#" + tag.lower(): parts for tag in text_module._HASHTAG_RE.findall(text)
+             if (parts := text_module._hashtag_parts(tag))}
+    tokens: list[str] = []
+    for token in text_module._TOKEN_RE.findall(text.lower()):
+        if token[0] == "@" and len(token) > 1:
+            tokens.append("@user")
+        elif token.startswith(("http", "ww.")):
+            tokens.append("http")
+        elif token[0] == "#" and len(token) > 1:
+            tokens += [token, *split.get(token, [])]
+        elif token[0] == ".":
+            tokens.append("…" if len(token) > 1 else token)
+        else:
+            tokens.append(token)
+    return tokens
+
+
+def test_tokens_by_chunk_are_the_whole_text_tokens() -> None:
+    """Tokenising each whitespace-separated chunk (memoised) gives what one pass over the text gives:
+    random texts built from the characters and pieces where the patterns meet."""
+    pieces = ["l'", "eau", "aujourd'hui", "quelqu'un", "#GrèveSNCF", "#grèvesncf", "#JO2024", "@a@b.social",
+              "http://x.fr/a?b", "www.ville.fr", "...", "…", "!!", "?", ":)", "<3", ":-(", "2h30", "10,5%",
+              "😡", "👍🏽", "peut-être", "'", "-", "é", "Σ", "ΣΑΣ", "İ", "\u0301", "&amp;", "a", "8)", "\u200d",
+              "ß", "ǅ", "ﬁ", "’", "#", "@", "x_y", "_", "1", ".", ",", "(", "»"]
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", "", " ", "  ", "\n", "\t", "\u00a0", "\u2009"])
+                       for _ in range(rng.randint(1, 12)))
+        normalised = text_module._normalise(text)
+        assert text_module._tokenize(normalised)[0] == _whole_text_tokens(normalised), text
+
+
+def test_memo_is_bounded() -> None:
+    memo = Memo(str.upper, 3)
+    assert list(map(memo.__getitem__, ["a", "b", "a", "c", "d"])) == ["A", "B", "A", "C", "D"]
+    memo.prune()
+    assert len(memo) == 0
+    assert memo["e"] == "E"
