@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.lexicon import Entry, Match, PhraseLexicon, View
-from classifiers.text import NEGATORS, Prepared, prepare
+from classifiers.text import NEGATORS, Memo, Prepared, prepare
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,23 @@ class _Same:
         return ((i, i) for i in range(self.n))
 
 
-# Folded token → its one squashed key, or "" when the token needs the slow path (split, SMS, "*").
-_ONE_KEY: dict[str, str] = {}
+def _one_key(word: str) -> str:
+    """A folded token's one squashed key, or "" when the token needs the slow path (split, SMS, "*")."""
+    parts = squash_word(word)
+    return parts[0] if len(parts) == 1 and word != "*" else ""
+
+
+def _kind(word: str) -> str:
+    """"l" for a single letter, "s" for a separator (".", "-"…), "w" for anything else."""
+    if len(word) == 1 and word.isalpha():
+        return "l"
+    return "s" if word in _SEPARATORS else "w"
+
+
+_ONE_KEY = Memo(_one_key, 300_000)
+_KINDS = Memo(_kind, 100_000)
+# Three single letters with only separators between them: a spelled-out word ("c o n", "c.o.n").
+_LETTER_RUN_RE = re.compile("ls*ls*l")
 
 
 def squash(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, Any]:
@@ -118,28 +133,13 @@ def squash(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, Any]:
     Runs of three or more single letters, spaced or dotted, become one word ("c o n n a r d"); a word
     masked with "*" ("c*nnard") becomes the lexicon word it can only be (``wildcard`` resolves it).
     """
-    keys: list[str] = []
-    run = 0
-    one_key = _ONE_KEY
-    if len(one_key) > 300_000:
-        one_key.clear()
-    for word in prepared.folded:
-        key = one_key.get(word)
-        if key is None:
-            parts = squash_word(word)
-            key = one_key[word] = parts[0] if len(parts) == 1 and word != "*" else ""
-        if not key:
-            break
-        if len(word) == 1 and word.isalpha():
-            run += 1
-            if run >= 3:
-                break
-        elif word not in _SEPARATORS:
-            run = 0
-        keys.append(key)
-    else:
-        return Prepared(prepared.text, prepared.tokens, keys, keys, prepared.negated, []), _Same(len(keys))
-    return _squash_slow(prepared, wildcard)
+    folded = prepared.folded
+    _ONE_KEY.prune()
+    _KINDS.prune()
+    keys = list(map(_ONE_KEY.__getitem__, folded))  # most texts: one key per token, at C speed
+    if "" in keys or _LETTER_RUN_RE.search("".join(map(_KINDS.__getitem__, folded))):
+        return _squash_slow(prepared, wildcard)
+    return Prepared(prepared.text, prepared.tokens, keys, keys, prepared.negated, []), _Same(len(keys))
 
 
 def _squash_slow(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, list[tuple[int, int]]]:
@@ -343,7 +343,7 @@ class AbuseDetector:
         view = View.every_token(sq)
         folded = sq.folded
         result = AbuseResult()
-        result.second_person = any(w in _SECOND_PERSON for w in folded)
+        result.second_person = not _SECOND_PERSON.isdisjoint(folded)
         matches = lex.terms.match(view)
         threats = lex.threats.match(view) + self._threat_verbs(view)
         if not matches and not threats:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import compress
+from operator import not_
 
 from classifiers.text import NEGATORS, Prepared, prepare, stem
 
@@ -56,14 +58,12 @@ class View:
     def __init__(self, prepared: Prepared) -> None:
         self.prepared = prepared
         folded = prepared.folded
-        all_stems = prepared.stems
-        positions = [i for i, word in enumerate(folded) if word not in SKIP]
-        stems = [all_stems[i] for i in positions]
-        words = [folded[i] for i in positions]
+        keep = list(map(not_, map(SKIP.__contains__, folded)))  # C speed: this runs for every text
+        positions = list(compress(range(len(folded)), keep))
+        stems = list(compress(prepared.stems, keep))
+        words = list(compress(folded, keep))
         if prepared.hashtags:
-            for k, word in enumerate(words):
-                if word[0] == "#" and len(word) > 1:
-                    stems[k] = stem(word[1:])  # "#inondation" matches like "inondation"
+            _stem_hashtags(words, stems, prepared.hashtags)
         self.positions = positions
         self.stems = stems
         self.words = words
@@ -85,6 +85,22 @@ class View:
             return False
         folded = prepared.folded
         return any(folded[i] in NEGATORS for i in range(max(0, start - NEGATION_WINDOW), start))
+
+
+def _stem_hashtags(words: list[str], stems: list[str], hashtags: list[str]) -> None:
+    """"#inondation" matches like "inondation": each hashtag's stem is its word's. The hashtag tokens
+    are found by their folded tags (Prepared.hashtags, in text order), else by a look at every word."""
+    k = -1
+    try:
+        for tag in hashtags:
+            k = words.index("#" + tag, k + 1)
+            stems[k] = stem(tag)
+        return
+    except ValueError:
+        pass
+    for k, word in enumerate(words):
+        if word[0] == "#" and len(word) > 1:
+            stems[k] = stem(word[1:])
 
 
 def _surface(tokens: list[str]) -> str:

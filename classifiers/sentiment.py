@@ -16,6 +16,7 @@ deterministic model file, and explanations that are plain words (the features pu
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import unicodedata
 from collections import Counter
@@ -33,7 +34,7 @@ import scipy.sparse as sp
 from classifiers import sentiment_cues as cues
 from classifiers import wordvec
 from classifiers.linear import LinearProba
-from classifiers.text import STOPWORDS, Prepared, is_stopword, prepare
+from classifiers.text import STOPWORDS, Memo, Prepared, is_stopword, prepare
 from classifiers.text import stem as stem_word
 from classifiers.types import SENTIMENTS
 from listener.textfold import fold
@@ -77,17 +78,16 @@ def _load_lexicon() -> tuple[dict[str, float], dict[str, float], Phrases]:
 
 
 LEXICON, LEXICON_STEMS, LEXICON_PHRASES = _load_lexicon()
-_WEIGHTS: dict[str, float] = {}  # folded token → lexicon weight (0.0 when absent), filled as tokens are seen
 
 
-def _weight(word: str, stem: str) -> float:
+def _weight(word: str) -> float:
+    """A folded word's lexicon weight (0.0 when absent): its own entry, else its stem's."""
     weight = LEXICON.get(word)
-    if weight is None:
-        weight = LEXICON_STEMS.get(stem, 0.0)
-    if len(_WEIGHTS) > 300_000:
-        _WEIGHTS.clear()
-    _WEIGHTS[word] = weight
-    return weight
+    return LEXICON_STEMS.get(stem_word(word), 0.0) if weight is None else weight
+
+
+_WEIGHTS = Memo(_weight, 300_000)
+_PHRASE_STARTS = frozenset(LEXICON_PHRASES)
 
 
 def lexicon_hits(prep: Prepared) -> list[tuple[int, float, int]]:
@@ -95,10 +95,16 @@ def lexicon_hits(prep: Prepared) -> list[tuple[int, float, int]]:
 
     A word inside a negation scope counts for -0.8 × its weight ("pas content" leans negative).
     """
+    folded = prep.folded
+    negated = prep.negated
+    _WEIGHTS.prune()
+    if _PHRASE_STARTS.isdisjoint(folded):  # no phrase can start here: words alone, at C speed
+        found = list(map(_WEIGHTS.__getitem__, folded))
+        if not any(found):
+            return []
+        return [(i, -0.8 * weight if negated[i] else weight, 1) for i, weight in enumerate(found) if weight]
     hits: list[tuple[int, float, int]] = []
     weights = _WEIGHTS
-    negated = prep.negated
-    folded = prep.folded
     skip = 0
     for i, word in enumerate(folded):
         if i < skip:
@@ -112,9 +118,7 @@ def lexicon_hits(prep: Prepared) -> list[tuple[int, float, int]]:
                     break
             if skip > i:
                 continue
-        weight = weights.get(word)
-        if weight is None:
-            weight = _weight(word, prep.stems[i])
+        weight = weights[word]
         if weight:
             hits.append((i, -0.8 * weight if negated[i] else weight, 1))
     return hits
@@ -241,7 +245,9 @@ class _TfIdfBlock:
         df: Counter[str] = Counter()
         for doc in docs:
             df.update(set(doc))
-        self.names = sorted(term for term, n in df.items() if n >= self.min_df)
+        # Interned: the pickled model must not depend on which equal strings happen to be one object
+        # (the tokenizer's memos share them across texts and trainings), or the same data gives another file.
+        self.names = sorted(sys.intern(term) for term, n in df.items() if n >= self.min_df)
         self.vocabulary = {term: i for i, term in enumerate(self.names)}
         n_docs = len(docs)
         counts = np.array([df[t] for t in self.names], dtype=np.float64)
@@ -465,7 +471,8 @@ class SentimentFeatures:
                     if key in vocab:
                         seen.setdefault(key, Counter())[surface] += 1
             self.word_surfaces = [
-                min(seen[name].items(), key=lambda item: (-item[1], item[0]))[0] for name in self.word_block.names
+                sys.intern(min(seen[name].items(), key=lambda item: (-item[1], item[0]))[0])
+                for name in self.word_block.names
             ]
         if cfg.chars:
             low, high = cfg.char_range
@@ -686,8 +693,8 @@ class SentimentModel:
             explained[i] = list(dict.fromkeys(terms + explained[i]))[:5]
         labels = self.labels
         return [
-            (labels[k], float(row[k]), {label: float(row[i]) for i, label in enumerate(labels)}, terms)
-            for k, row, terms in zip(best.tolist(), proba, explained, strict=True)
+            (labels[k], row[k], dict(zip(labels, row, strict=True)), terms)
+            for k, row, terms in zip(best.tolist(), proba.tolist(), explained, strict=True)
         ]
 
     def _apply_cues(self, prepared: Sequence[Prepared], proba: np.ndarray,
