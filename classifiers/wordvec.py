@@ -21,15 +21,27 @@ import scipy.sparse as sp
 from classifiers.text import NEGATORS, STOPWORDS, Prepared
 
 DEFAULT_TABLE = Path(__file__).with_name("data") / "wordvec_fr.npz"
+KNOWN_LIMIT = 100_000  # words remembered between batches (~10 MiB); the everyday vocabulary fits
+_HASH_SLICE = 20_000
 
 
 class WordVectors:
-    """Folded word → row of a (rows × dimensions) float32 table."""
+    """Folded word → row of a (rows × dimensions) float32 table.
 
-    __slots__ = ("index", "table", "digest")
+    Why not a dict of the 351,626 words: as Python objects it costs ~105 MiB of every process that classifies.
+    The words are kept as a sorted array of their hashes (2.8 MB) and a batch's unknown-to-us words are
+    looked up in it at once (numpy searchsorted); the words met lately are remembered in a bounded dict, so
+    the everyday vocabulary costs one dict lookup as before. A word absent from the table whose 64-bit hash
+    equals a table word's would take its vector: about 1 chance in 5·10^13 per word (and two table words
+    sharing a hash, 1 in 3·10^8 per start, would share a row)."""
 
-    def __init__(self, index: dict[str, int], table: np.ndarray, digest: str) -> None:
-        self.index = index
+    __slots__ = ("_hashes", "_rows", "_known", "table", "digest")
+
+    def __init__(self, hashes: np.ndarray, rows: np.ndarray, table: np.ndarray, digest: str) -> None:
+        order = np.argsort(hashes, kind="stable")
+        self._hashes = np.ascontiguousarray(hashes[order])
+        self._rows = np.ascontiguousarray(rows[order]).astype(np.int64)
+        self._known: dict[str, int | None] = {}
         self.table = table
         self.digest = digest
 
@@ -37,14 +49,40 @@ class WordVectors:
     def dimensions(self) -> int:
         return int(self.table.shape[1])
 
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def row_of(self, word: str) -> int | None:
+        """The table row of one folded word (None: not in the table)."""
+        known = self._known
+        return known[word] if word in known else self._remember({word}, [word])[word]
+
+    def _remember(self, batch: set[str], unseen: list[str]) -> dict[str, int | None]:
+        """`known` with the rows of a batch's `unseen` words found in the sorted hashes. Past KNOWN_LIMIT
+        words, a fresh dict keeps only this batch's (a thread still holding the old one reads it unchanged)."""
+        known = self._known
+        if len(known) + len(unseen) > KNOWN_LIMIT:
+            known = {word: known[word] for word in batch if word in known}
+            self._known = known
+        hashes = _hashes_of(unseen)
+        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        rows = np.where(self._hashes[at] == hashes, self._rows[at], -1).tolist()
+        known.update((word, row if row >= 0 else None) for word, row in zip(unseen, rows, strict=True))
+        return known
+
     def lookup(self, prepared: Sequence[Prepared]) -> Lookup:
         """The vector rows of each text's content words: (rows, where each text starts, token positions).
 
         Words inside a negation scope are left out: « aucun problème » is not about a problem (CV on UMSAB
         train: left out 67.8, kept 68.2, sign flipped 67.9: alike, and leaving them out keeps negation right).
-        Stop words and negators are not in `index` (removed at load): "le", "de" would pull every text
+        Stop words and negators are not in the table (removed at load): "le", "de" would pull every text
         alike, and "aucun" alone reads negative."""
-        get = self.index.get
+        known = self._known
+        batch = {word for prep in prepared for word in prep.folded}
+        unseen = [word for word in batch if word not in known]
+        if unseen:
+            known = self._remember(batch, unseen)
+        get = known.get
         cols: list[int] = []
         positions: list[int] = []
         indptr = [0]
@@ -85,6 +123,12 @@ class Lookup(NamedTuple):
     positions: np.ndarray
 
 
+def _hashes_of(words: list[str]) -> np.ndarray:
+    """64-bit hashes of words, of their UTF-8 bytes: str hashes read the internal code units, so « ❤ »
+    (one 2-byte unit) and « d' » (two 1-byte units) share one (seen here)."""
+    return np.fromiter(map(hash, map(str.encode, words)), dtype=np.int64, count=len(words))
+
+
 def load(path: Path | None = None) -> WordVectors:
     """The table shipped in the package (cached: every model shares one copy)."""
     return _load(Path(path) if path is not None else DEFAULT_TABLE)
@@ -94,9 +138,22 @@ def load(path: Path | None = None) -> WordVectors:
 def _load(path: Path) -> WordVectors:
     raw = path.read_bytes()
     with np.load(io.BytesIO(raw), allow_pickle=False) as archive:  # one read serves the digest and the table
-        words = archive["words"].tobytes().decode("utf-8").split("\n")
-        rows = archive["rows"].tolist()
+        blob = archive["words"]
+        rows = archive["rows"].astype(np.int64)
         table = archive["vectors"].astype(np.float32)
     skip = STOPWORDS | NEGATORS  # negation is the sparse features' job (NEG_ words, lexicon flips)
-    index = {word: row for word, row in zip(words, rows, strict=True) if word not in skip}
-    return WordVectors(index, table, hashlib.sha256(raw).hexdigest()[:16])
+    # Words are hashed a slice at a time, so the 351,626 strings never all exist at once (peak memory).
+    ends = np.flatnonzero(blob == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.concatenate((ends, [len(blob)]))
+    if len(starts) != len(rows):
+        raise ValueError(f"{path}: {len(starts)} words for {len(rows)} rows")
+    hashes = np.empty(len(rows), dtype=np.int64)
+    keep = np.ones(len(rows), dtype=bool)
+    data = blob.tobytes()
+    for first in range(0, len(rows), _HASH_SLICE):
+        last = min(first + _HASH_SLICE, len(rows))
+        words = data[starts[first]:ends[last - 1]].decode("utf-8").split("\n")
+        hashes[first:last] = _hashes_of(words)
+        keep[first:last] = [word not in skip for word in words]
+    return WordVectors(hashes[keep], rows[keep], table, hashlib.sha256(raw).hexdigest()[:16])

@@ -7,7 +7,7 @@ import pytest
 
 from classifiers import wordvec
 from classifiers.sentiment import LEXICON, SentimentModel
-from classifiers.text import prepare_many
+from classifiers.text import NEGATORS, STOPWORDS, prepare_many
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +21,36 @@ def model() -> SentimentModel:
 
 
 def test_table_loads_folded_french_words(vectors: wordvec.WordVectors) -> None:
-    assert len(vectors.index) > 100_000 and vectors.dimensions == 100
+    assert len(vectors) > 100_000 and vectors.dimensions == 100
     for word in ("execrable", "formidable", "mairie", "inondation", "degoutant"):  # folded, no accents
-        assert word in vectors.index
-    assert "le" not in vectors.index and "pas" not in vectors.index  # stop words and negators add nothing
+        assert vectors.row_of(word) is not None
+    assert vectors.row_of("le") is None and vectors.row_of("pas") is None  # stop words and negators add nothing
+
+
+def test_every_word_gets_the_row_the_table_file_gives_it(vectors: wordvec.WordVectors) -> None:
+    """The words are held as hashes (memory): each still finds exactly its own row, and only its own."""
+    with np.load(wordvec.DEFAULT_TABLE) as archive:
+        words = archive["words"].tobytes().decode("utf-8").split("\n")
+        rows = archive["rows"].tolist()
+    skip = STOPWORDS | NEGATORS
+    for word, row in list(zip(words, rows, strict=True))[::97]:
+        assert vectors.row_of(word) == (None if word in skip else row), word
+    # Python's str hash reads code units: « ❤ » (one 2-byte unit) hashes as « d' » (two 1-byte units).
+    assert "❤" in words and "d'" not in words
+    assert vectors.row_of("❤") is not None and vectors.row_of("d'") is None
+    assert vectors.row_of("xqzwvkblorptf") is None
+
+
+def test_the_words_remembered_are_bounded_and_renewing_them_changes_nothing(monkeypatch) -> None:
+    first = ["Quelle honte ce maire, incompétent et menteur"] * 3
+    second = ["Bravo aux pompiers, formidable travail"] * 3
+    expected = [wordvec.load().mean_vectors(prepare_many(texts)) for texts in (first, second, first)]
+    fresh = wordvec._load.__wrapped__(wordvec.DEFAULT_TABLE)
+    monkeypatch.setattr(wordvec, "KNOWN_LIMIT", 8)
+    for texts, rows in zip((first, second, first), expected, strict=True):
+        np.testing.assert_allclose(fresh.mean_vectors(prepare_many(texts)), rows, rtol=1e-6)
+        assert len(fresh._known) <= 8
+    assert "honte" in fresh._known and "pompiers" not in fresh._known  # the second batch's words were let go
 
 
 def test_similar_words_are_close(vectors: wordvec.WordVectors) -> None:
