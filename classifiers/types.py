@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from sys import intern
 from typing import Any, Protocol
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -72,10 +73,36 @@ class Classification:
         """Labels stored by any version: missing keys (abusive, threat…) take their defaults; an unknown key
         is an error (a malformed item is refused, not silently trimmed)."""
         data = dict(data)
-        data["topics"] = [Label(**item) for item in data.get("topics", [])]
-        data["crisis"] = [Label(**item) for item in data.get("crisis", [])]
-        data["crisis_abroad"] = [Label(**item) for item in data.get("crisis_abroad", [])]
+        for name in _LABEL_LISTS:
+            data[name] = [_label(item) for item in data.get(name, ())]
+        for name in _WORD_LISTS:
+            if data.get(name):
+                data[name] = _interned(data[name])
+        if type(data.get("sentiment")) is str:
+            data["sentiment"] = intern(data["sentiment"])
         return cls(**data)
+
+
+_LABEL_LISTS = ("topics", "crisis", "crisis_abroad")
+_WORD_LISTS = ("sentiment_terms", "abusive_terms", "threat_terms", "hostility_terms", "hostility_targets")
+
+
+def _label(item: dict[str, Any]) -> Label:
+    """A stored label; its name and words interned: the rules hold a minute of mentions read back from the
+    store, whose words repeat (« inondation », « maire »), and one copy of each saves ~0.3 KB a mention."""
+    item = dict(item)
+    if type(item.get("name")) is str:
+        item["name"] = intern(item["name"])
+    if item.get("terms"):
+        item["terms"] = _interned(item["terms"])
+    return Label(**item)
+
+
+def _interned(words: Any) -> Any:
+    """One copy of each word (the checks of what was stored, or posted, stay the callers')."""
+    if not isinstance(words, list):
+        return words
+    return [intern(word) if type(word) is str else word for word in words]
 
 
 class TextClassifier(Protocol):

@@ -62,6 +62,13 @@ _MENTION_COLUMNS = (
     "collected_at, likes, reposts, replies, matched, raw, sentiment, sentiment_score, topics, hostile, "
     "crisis, labels"
 )
+# What the stages that follow the store (rules, evidence) read: every column but the source's payload
+# (`raw`), which none of them uses and which, at 1,000 mentions/s, is ~1 KB of Python objects per mention
+# held for a minute (bench/bench_load.py).
+_FOLLOWED_COLUMNS = (
+    "id, source, external_id, url, author_handle, author_name, author_followers, text, lang, created_at, "
+    "collected_at, likes, reposts, replies, matched, labels"
+)
 _INSERT_MENTION = (
     f"INSERT OR IGNORE INTO mentions ({_MENTION_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -213,7 +220,7 @@ class Store:
     def bulk_writer(self) -> None:
         """This thread writes the mention batches: a 64 MB page cache keeps the mention indexes hot during
         bursts (the other threads' connections keep 8 MB, so memory stays bounded)."""
-        self.conn.execute("PRAGMA cache_size=-65536")
+        self.conn.execute("PRAGMA cache_size=-32768")
 
     def reopen(self) -> None:
         """Drop this thread's connection (the next use opens a fresh one): a connection SQLite opened on a
@@ -376,11 +383,16 @@ class Store:
         return self.conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
 
     def _rows_to_mentions(self, cursor: sqlite3.Cursor) -> list[Mention]:
+        """Mentions of `SELECT *` or `SELECT {_FOLLOWED_COLUMNS}` rows (without `raw`: raw=None)."""
         names = [description[0] for description in cursor.description]
+        with_raw = "raw" in names
+        loads = orjson.loads
         mentions = []
         for row in cursor:
             record = dict(zip(names, row, strict=True))
-            labels = json.loads(record["labels"]) if record.get("labels") else None
+            labels = record["labels"]
+            matched = record["matched"]
+            raw = record["raw"] if with_raw else None
             mentions.append(
                 Mention(
                     id=record["id"],
@@ -397,9 +409,9 @@ class Store:
                     likes=record["likes"],
                     reposts=record["reposts"],
                     replies=record["replies"],
-                    matched=json.loads(record["matched"] or "[]"),
-                    raw=json.loads(record["raw"]) if record["raw"] else None,
-                    labels=Classification.from_dict(labels) if labels else None,
+                    matched=loads(matched) if matched and matched != "[]" else [],
+                    raw=loads(raw) if raw else None,
+                    labels=Classification.from_dict(loads(labels)) if labels else None,
                 )
             )
         return mentions
@@ -415,8 +427,8 @@ class Store:
     def mentions_between(
         self, start: datetime, end: datetime, *, after_id: int = 0, limit: int | None = None
     ) -> list[Mention]:
-        """Mentions created in [start, end), oldest first."""
-        sql = "SELECT * FROM mentions WHERE created_at >= ? AND created_at < ? AND id > ? ORDER BY created_at, id"
+        """Mentions created in [start, end), oldest first, without their payload (raw=None)."""
+        sql = f"SELECT {_FOLLOWED_COLUMNS} FROM mentions WHERE created_at >= ? AND created_at < ? AND id > ? ORDER BY created_at, id"
         params: list[Any] = [to_iso(start), to_iso(end), after_id]
         if limit is not None:
             sql += " LIMIT ?"
@@ -424,22 +436,27 @@ class Store:
         return self._rows_to_mentions(self.conn.execute(sql, params))
 
     def mentions_stored_after(self, after_id: int, until: datetime | None, limit: int = 10_000) -> list[Mention]:
-        """Mentions stored since a row id, created before `until` (None: whenever): how later stages follow
-        the store."""
+        """Mentions stored since a row id, created before `until` (None: whenever), without their payload
+        (raw=None): how later stages follow the store."""
         if until is None:
-            cursor = self.conn.execute("SELECT * FROM mentions WHERE id > ? ORDER BY id LIMIT ?", [after_id, limit])
+            cursor = self.conn.execute(f"SELECT {_FOLLOWED_COLUMNS} FROM mentions WHERE id > ? ORDER BY id LIMIT ?",
+                                       [after_id, limit])
         else:
             cursor = self.conn.execute(
-                "SELECT * FROM mentions WHERE id > ? AND created_at < ? ORDER BY id LIMIT ?",
+                f"SELECT {_FOLLOWED_COLUMNS} FROM mentions WHERE id > ? AND created_at < ? ORDER BY id LIMIT ?",
                 [after_id, to_iso(until), limit],
             )
         return self._rows_to_mentions(cursor)
 
-    def newest_mentions_between(self, start: datetime, end: datetime, limit: int) -> list[Mention]:
-        """The newest `limit` mentions created in [start, end), oldest first (the tail of mentions_between)."""
+    def newest_mentions_between(
+        self, start: datetime, end: datetime, limit: int, *, up_to_id: int | None = None
+    ) -> list[Mention]:
+        """The newest `limit` mentions created in [start, end) (and stored up to row `up_to_id`), oldest
+        first: the tail of mentions_between."""
         cursor = self.conn.execute(
-            "SELECT * FROM mentions WHERE created_at >= ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT ?",
-            [to_iso(start), to_iso(end), limit],
+            f"SELECT {_FOLLOWED_COLUMNS} FROM mentions WHERE created_at >= ? AND created_at < ? AND id <= ? "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            [to_iso(start), to_iso(end), up_to_id if up_to_id is not None else 2**63 - 1, limit],
         )
         return self._rows_to_mentions(cursor)[::-1]
 
