@@ -13,6 +13,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from listener.app import Vigie
+from listener.memory import release_free_memory
 
 log = logging.getLogger("vigie.runner")
 
@@ -34,6 +35,7 @@ async def run_daemon(
     stop = stop_event or asyncio.Event()
     install_signal_handlers(stop)
     await app.start()
+    release_free_memory()  # what loading the models and areas allocated for a moment
     log.info("vigie started: %d sources, web %s", len(app.sources), app.web_port)
     waiter = asyncio.create_task(stop.wait())
     try:

@@ -17,6 +17,7 @@ from listener.cli.common import config_option, open_store, override, settings_fo
 from listener.clock import ReplayClock
 from listener.french import CRISIS_BANNER_FR, fr_number
 from listener.logging_setup import configure_logging
+from listener.memory import limit_malloc_arenas
 from listener.runner import run_daemon
 from listener.timeutil import parse_time
 from rules.crisis_state import recorded_state
@@ -33,6 +34,7 @@ def run(config_path: Path | None, verbose: bool) -> None:
     """Lance le démon de veille (arrêt propre sur SIGTERM ou Ctrl-C)."""
     settings = settings_for(config_path)
     configure_logging(settings.logging, verbose=verbose)
+    limit_malloc_arenas()
     app = Vigie(settings)
     raise SystemExit(asyncio.run(run_daemon(app)))
 
