@@ -220,7 +220,7 @@ class Store:
     def bulk_writer(self) -> None:
         """This thread writes the mention batches: a 64 MB page cache keeps the mention indexes hot during
         bursts (the other threads' connections keep 8 MB, so memory stays bounded)."""
-        self.conn.execute("PRAGMA cache_size=-32768")
+        self.conn.execute("PRAGMA cache_size=-65536")
 
     def reopen(self) -> None:
         """Drop this thread's connection (the next use opens a fresh one): a connection SQLite opened on a
