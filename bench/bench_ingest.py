@@ -87,7 +87,7 @@ CREATE INDEX idx_mentions_created_at ON mentions (created_at);
 CREATE VIRTUAL TABLE mentions_fts USING fts5 (text, author_handle, content='mentions', content_rowid='id',
   tokenize='unicode61 remove_diacritics 2');
 """
-RAW_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536", "temp_store=MEMORY",
+RAW_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-16384", "temp_store=MEMORY",
                "wal_autocheckpoint=10000")
 
 

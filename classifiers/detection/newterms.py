@@ -9,6 +9,7 @@ term to be rare before the window keeps everyday vocabulary out. Pure state mach
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from classifiers.detection.settings import NewTermSettings
@@ -59,7 +60,7 @@ class NewTermDetector:
     def tracked(self, term: str) -> bool:
         return term.startswith("#") or (self.settings.phrases and " " in term)
 
-    def observe(self, minute: int, mention_id: int, author: str | None, terms: set[str]) -> None:
+    def observe(self, minute: int, mention_id: int, author: str | None, terms: Iterable[str]) -> None:
         if self.first_minute is None or minute < self.first_minute:
             self.first_minute = minute
         run: Counter[str] | None = None
@@ -84,7 +85,7 @@ class NewTermDetector:
             words.append((minute, Counter()))
         return words[-1][1]
 
-    def seed(self, minute: int, terms: set[str]) -> None:
+    def seed(self, minute: int, terms: Iterable[str]) -> None:
         """History only (mentions older than the window, e.g. read from the store at start-up)."""
         if self.first_minute is None or minute < self.first_minute:
             self.first_minute = minute
