@@ -214,15 +214,21 @@ class RulesEngine:
         return self._read_intake()
 
     def _read_intake(self) -> int:
-        read = 0
+        batch = self._stored_after(self._intake_last, None)
+        self._intake.extend(batch)
+        if batch:
+            self._intake_last = batch[-1].id or self._intake_last
+        return len(batch)
+
+    def _stored_after(self, after_id: int, until: datetime | None) -> list[Mention]:
+        """Every mention stored after `after_id` (and created before `until`), read _READ_BATCH at a time."""
+        found: list[Mention] = []
         while True:
-            batch = self.store.mentions_stored_after(self._intake_last, None, _READ_BATCH)
-            self._intake.extend(batch)
-            read += len(batch)
-            if batch:
-                self._intake_last = batch[-1].id or self._intake_last
+            batch = self.store.mentions_stored_after(after_id, until, _READ_BATCH)
+            found.extend(batch)
             if len(batch) < _READ_BATCH:
-                return read
+                return found
+            after_id = batch[-1].id or after_id
 
     def _new_mentions(self, after_id: int, as_of: datetime) -> list[Mention]:
         """Mentions stored after `after_id` and created before `as_of` (second precision, as stored)."""
@@ -239,13 +245,7 @@ class RulesEngine:
             self._intake_from = newest
             return found
         self._intake, self._intake_from = [], None
-        found = []
-        while True:
-            batch = self.store.mentions_stored_after(after_id, as_of, _READ_BATCH)
-            found.extend(batch)
-            if len(batch) < _READ_BATCH:
-                return found
-            after_id = batch[-1].id or after_id
+        return self._stored_after(after_id, as_of)
 
     # -- alerts: facts → decide() → repository -------------------------------------------------------------
 
