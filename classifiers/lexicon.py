@@ -152,6 +152,9 @@ class PhraseLexicon:
             for candidates in deeper.values():
                 candidates.sort(key=lambda item: -len(item[0]))
         self._keys = frozenset(self._first)
+        # What a match needs: a first key with a one-word entry, or a first key and its second key in a row.
+        self._singles = frozenset(key for key, (single, _) in self._first.items() if single is not None)
+        self._pairs = frozenset((key, second) for key, (_, deeper) in self._first.items() for second in deeper)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -163,11 +166,15 @@ class PhraseLexicon:
         stems = view.stems if self.on == "stems" else view.words
         if keys.isdisjoint(stems):  # one C-level pass: most texts hit no lexicon at all
             return []
+        # Phrases often start with common words ("sont des rats", "je vais"): two more C-level passes
+        # drop the texts where such a word is not followed by a second word of any phrase.
+        if self._singles.isdisjoint(stems) and self._pairs.isdisjoint(zip(stems, stems[1:], strict=False)):
+            return []
         found: list[Match] = []
         n = len(stems)
         positions = view.positions
         covered = -1  # content index up to which a longer match already consumed the words
-        for i in [i for i, key in enumerate(stems) if key in keys]:
+        for i in list(compress(range(n), map(keys.__contains__, stems))):
             if i <= covered:
                 continue
             single, deeper = first[stems[i]]

@@ -198,6 +198,7 @@ def _chunk_tokens(chunk: str) -> tuple[str, ...]:
 # No token holds or needs whitespace (every pattern of _TOKEN_RE stops at it, none looks across it), so a
 # text's tokens are its whitespace-separated chunks' tokens, and a chunk seen before costs one lookup.
 _CHUNKS = Memo(_chunk_tokens, 100_000)
+_TAG_PARTS = Memo(_hashtag_parts, 20_000)  # read only: the lists are shared
 
 
 def _tokenize(text: str) -> tuple[list[str], list[str]]:
@@ -207,24 +208,32 @@ def _tokenize(text: str) -> tuple[list[str], list[str]]:
     pieces = list(map(_CHUNKS.__getitem__, chunks))
     if "#" not in text:
         return list(chain.from_iterable(pieces)), []
+    return _with_hashtags(text, chunks, pieces)
+
+
+def _with_hashtags(text: str, chunks: list[str], pieces: list[tuple[str, ...]]) -> tuple[list[str], list[str]]:
+    """_tokenize() of a text holding "#": each hashtag followed by its words (read in the original
+    casing of the whole text), and the folded hashtags; the chunks without "#" are copied as they are."""
+    _TAG_PARTS.prune()
     split: dict[str, list[str]] = {}
     for tag in _HASHTAG_RE.findall(text):
-        parts = _hashtag_parts(tag)
+        parts = _TAG_PARTS[tag]
         if parts:
             split["#" + tag.lower()] = parts
     tokens: list[str] = []
     tags: list[str] = []
-    for chunk, piece in zip(chunks, pieces, strict=True):
-        if "#" not in chunk:
-            tokens.extend(piece)
-            continue
-        for token in piece:
+    start = 0
+    for i in [i for i, chunk in enumerate(chunks) if "#" in chunk]:
+        tokens.extend(chain.from_iterable(pieces[start:i]))
+        start = i + 1
+        for token in pieces[i]:
             tokens.append(token)
             if token[0] == "#" and len(token) > 1:
                 tags.append(fold(token[1:]))
                 parts = split.get(token)
                 if parts:
                     tokens.extend(parts)
+    tokens.extend(chain.from_iterable(pieces[start:]))
     return tokens, tags
 
 
