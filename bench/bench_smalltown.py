@@ -25,12 +25,23 @@ SHARED = ROOT.parent / "shared"
 SEEDS = (20_000, 1, 2)
 
 
-def run(crisis: list, seed: int, folder: Path) -> dict:
+def town_config(folder: Path, name: str, places: list[str]) -> Path:
+    """The shipped config.toml for another town: its name and its own places (so its crisis is local)."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "Ville de Rivebelle"', f'name = "{name}"', 1)
+    text = text.replace('crisis_local_places = ["Rivebelle Métropole", "Val-de-Belle"]',
+                        f"crisis_local_places = {json.dumps(places, ensure_ascii=False)}", 1)
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(crisis: list, seed: int, folder: Path, config: Path) -> dict:
     recording = folder / f"semaine-{seed}.jsonl"
     info = write_week(recording, SHARED, crisis=crisis, seed=seed)
     started = time.perf_counter()
     result = CliRunner().invoke(vigie, ["rules", "test", "--replay", str(recording), "--json",
-                                       "--config", str(ROOT / "config.toml")])
+                                       "--config", str(config)])
     seconds = time.perf_counter() - started
     if result.exit_code != 0:
         raise RuntimeError(result.output[-2000:])
@@ -67,11 +78,14 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="vigie-bench-smalltown-") as name:
         folder = Path(name)
-        for label, crisis in (("West, Texas (crisislex-fr-dev, 7 tweets)", west_texas(SHARED)),
-                              ("incendie écrit pour le test (7 messages, 6 habitants)", FIRE)):
+        # The town is West's (Texas is then its own place, not abroad); the fire is Rivebelle's.
+        west = town_config(folder, "Ville de West", ["West", "Texas", "Waco"])
+        for label, crisis, config in (("West, Texas (crisislex-fr-dev, 7 tweets)", west_texas(SHARED), west),
+                                      ("incendie écrit pour le test (7 messages, 6 habitants)", FIRE,
+                                       ROOT / "config.toml")):
             print(f"{label} parmi une semaine de tweets ordinaires (umsab-fr, 20-50/jour) :")
             for seed in SEEDS:
-                r = run(crisis, seed, folder)
+                r = run(crisis, seed, folder, config)
                 print(f"  graine {seed:>6} : {r['lines']} mentions ; vigilance {r['vigilance_after_first']} après le "
                       f"1er signalement ({r['vigilance_after_third']} après le 3e), crise {r['crise_after_first']} ; "
                       f"jours ordinaires : {r['false_alerts']} alerte(s) dont {r['false_critical']} critique(s), "
