@@ -42,6 +42,13 @@ REPORTED_WINDOW = 4
 AIM_WINDOW = 6
 # Threat verbs: how far back the threat cue may be ("je vais vraiment te tuer").
 INTENT_WINDOW = 4
+# « que » then a determiner opens a clause whose subject is a noun phrase: its verb states what that thing
+# does (« que le réchauffement climatique tue des animaux », a real tweet), it is no threat cue; « que je
+# te tue », « qu'on les pende » still are.
+_NOUN_PHRASE_OPENERS = frozenset({
+    "le", "la", "les", "l'", "un", "une", "des", "du", "ce", "cet", "cette", "ces", "mon", "ma", "mes", "ton",
+    "ta", "tes", "son", "sa", "ses", "notre", "nos", "votre", "vos", "leur", "leurs",
+})
 # Model probability needed when the only words found are degrading words aimed at nobody.
 WEAK_ONLY_THRESHOLD = 0.75
 
@@ -428,7 +435,8 @@ class AbuseDetector:
                 continue
             if intents is None:
                 intents = lex.intents.match(view)
-            cue = next((m for m in intents if m.end < i and i - m.end <= INTENT_WINDOW), None)
+            cue = next((m for m in intents if m.end < i and i - m.end <= INTENT_WINDOW
+                        and not _opens_noun_clause(m, words)), None)
             if cue is None and i > 0 and before not in lex.objects_before:
                 continue  # a bare verb is a call only at the start of a sentence ("Tuer les élus.")
             if cue is None and i > 0:
@@ -535,3 +543,8 @@ def model_terms(model: dict[str, Any], squashed: Prepared, limit: int = 3) -> li
         if weight > 0 and token not in scored:
             scored[token] = weight
     return [t for t, _ in sorted(scored.items(), key=lambda item: -item[1])[:limit]]
+
+
+def _opens_noun_clause(cue: Match, words: list[str]) -> bool:
+    """Whether a threat cue is « que » opening a clause about a thing (see _NOUN_PHRASE_OPENERS)."""
+    return cue.entry.phrase == "que" and cue.end + 1 < len(words) and words[cue.end + 1] in _NOUN_PHRASE_OPENERS

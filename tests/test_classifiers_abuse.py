@@ -42,6 +42,8 @@ def test_threats_against_officials_are_threat_abusive_and_hostile(classifier, te
     "Tu vas crever sale chien",
     "Tes jours sont comptés",
     "Qu'il fasse attention en rentrant chez lui",
+    "Je veux que tu crèves",
+    "Il faut qu'on les pende, tous",
 ])
 def test_threats_against_anyone_are_threats_but_not_hostile(classifier, text):
     result = one(classifier, text)
@@ -56,6 +58,10 @@ def test_threats_against_anyone_are_threats_but_not_hostile(classifier, text):
     "Le maire a reçu des menaces de mort",
     "Il faut tuer les moustiques avant l'été",
     "On va se casser la gueule sur ce verglas",
+    # Real tweet: « que » + a noun phrase states what a thing does.
+    "Les gens s'en branlent que le réchauffement climatique tue des animaux",
+    "On sait que la pollution tue des milliers de gens",
+    "Les pesticides les tuent à petit feu",
 ])
 def test_figures_of_speech_plots_and_reports_are_not_threats(classifier, text):
     assert not one(classifier, text).threat, text
