@@ -141,8 +141,6 @@ def squash(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, Any]:
     masked with "*" ("c*nnard") becomes the lexicon word it can only be (``wildcard`` resolves it).
     """
     folded = prepared.folded
-    _ONE_KEY.prune()
-    _KINDS.prune()
     keys = list(map(_ONE_KEY.__getitem__, folded))  # most texts: one key per token, at C speed
     if "" in keys or _LETTER_RUN_RE.search("".join(map(_KINDS.__getitem__, folded))):
         return _squash_slow(prepared, wildcard)

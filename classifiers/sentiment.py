@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,6 @@ def lexicon_hits(prep: Prepared) -> list[tuple[int, float, int]]:
     """
     folded = prep.folded
     negated = prep.negated
-    _WEIGHTS.prune()
     if _PHRASE_STARTS.isdisjoint(folded):  # no phrase can start here: words alone, at C speed
         found = list(map(_WEIGHTS.__getitem__, folded))
         if not any(found):
@@ -519,8 +518,11 @@ class SentimentFeatures:
         if cfg.lexicon:
             if hits is None:
                 hits = [lexicon_hits(p) for p in prepared]
-            rows = [_lexicon_row(p, h) for p, h in zip(prepared, hits, strict=True)]
-            dense = np.array(rows, dtype=np.float64).reshape(len(prepared), len(LEXICON_FEATURES))
+            rows = map(_lexicon_row, prepared, hits)
+            width = len(LEXICON_FEATURES)
+            # From one flat iterator: np.array() of nested lists spends longer finding their shape.
+            dense = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=len(prepared) * width)
+            dense = dense.reshape(len(prepared), width)
             blocks["lexicon"] = sp.csr_matrix(dense * cfg.lexicon_weight)
         if cfg.vectors:
             means = wordvec.load().mean_vectors(prepared, found) * cfg.vector_weight

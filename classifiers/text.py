@@ -158,8 +158,8 @@ def _squeeze(match: re.Match[str]) -> str:
 class Memo(dict):
     """A bounded memo of a pure function of one string, read with ``map(memo.__getitem__, keys)`` at C
     speed (a miss calls the function once). Why: the same words come back in every batch, and a dict
-    lookup is several times cheaper than tokenising, folding or stemming them again. ``prune()``
-    empties it when full: a long-running daemon sees new words forever."""
+    lookup is several times cheaper than tokenising, folding or stemming them again. A miss empties it
+    first when it is full: a long-running daemon sees new words forever."""
 
     __slots__ = ("function", "limit")
 
@@ -169,12 +169,10 @@ class Memo(dict):
         self.limit = limit
 
     def __missing__(self, key: str) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
         value = self[key] = self.function(key)
         return value
-
-    def prune(self) -> None:
-        if len(self) > self.limit:
-            self.clear()
 
 
 def _chunk_tokens(chunk: str) -> tuple[str, ...]:
@@ -203,7 +201,6 @@ _TAG_PARTS = Memo(_hashtag_parts, 20_000)  # read only: the lists are shared
 
 def _tokenize(text: str) -> tuple[list[str], list[str]]:
     """Tokens (lower-cased) and folded hashtags of an already normalised text."""
-    _CHUNKS.prune()
     chunks = text.lower().split()
     pieces = list(map(_CHUNKS.__getitem__, chunks))
     if "#" not in text:
@@ -214,7 +211,6 @@ def _tokenize(text: str) -> tuple[list[str], list[str]]:
 def _with_hashtags(text: str, chunks: list[str], pieces: list[tuple[str, ...]]) -> tuple[list[str], list[str]]:
     """_tokenize() of a text holding "#": each hashtag followed by its words (read in the original
     casing of the whole text), and the folded hashtags; the chunks without "#" are copied as they are."""
-    _TAG_PARTS.prune()
     split: dict[str, list[str]] = {}
     for tag in _HASHTAG_RE.findall(text):
         parts = _TAG_PARTS[tag]
@@ -286,7 +282,6 @@ _STEMS = Memo(stem, 100_000)
 
 
 def _fold_tokens(tokens: list[str]) -> list[str]:
-    _FOLDED.prune()
     return list(map(_FOLDED.__getitem__, tokens))
 
 
@@ -300,7 +295,6 @@ def prepare(text: str) -> Prepared:
     """Tokenise one text for every classifier (see the module docstring for the conventions)."""
     tokens, tags = _tokenize(_normalise(text))
     folded = _fold_tokens(tokens)
-    _STEMS.prune()
     stems = list(map(_STEMS.__getitem__, folded))
     return Prepared(text, tokens, folded, stems, _negation(folded), tags)
 

@@ -140,7 +140,7 @@ def test_tokens_by_chunk_are_the_whole_text_tokens() -> None:
 
 def test_memo_is_bounded() -> None:
     memo = Memo(str.upper, 3)
-    assert list(map(memo.__getitem__, ["a", "b", "a", "c", "d"])) == ["A", "B", "A", "C", "D"]
-    memo.prune()
-    assert len(memo) == 0
-    assert memo["e"] == "E"
+    assert list(map(memo.__getitem__, ["a", "b", "a", "c"])) == ["A", "B", "A", "C"]
+    assert len(memo) == 3
+    assert memo["d"] == "D" and len(memo) == 1  # full: emptied before the new word
+    assert memo["d"] == "D" and memo["e"] == "E" and len(memo) == 2
