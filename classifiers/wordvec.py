@@ -12,6 +12,7 @@ import hashlib
 import io
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain, repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -41,7 +42,7 @@ class WordVectors:
         order = np.argsort(hashes, kind="stable")
         self._hashes = np.ascontiguousarray(hashes[order])
         self._rows = np.ascontiguousarray(rows[order]).astype(np.int64)
-        self._known: dict[str, int | None] = {}
+        self._known: dict[str, int] = {}  # -1: not in the table
         self.table = table
         self.digest = digest
 
@@ -55,9 +56,10 @@ class WordVectors:
     def row_of(self, word: str) -> int | None:
         """The table row of one folded word (None: not in the table)."""
         known = self._known
-        return known[word] if word in known else self._remember({word}, [word])[word]
+        row = known[word] if word in known else self._remember({word}, [word])[word]
+        return row if row >= 0 else None
 
-    def _remember(self, batch: set[str], unseen: list[str]) -> dict[str, int | None]:
+    def _remember(self, batch: set[str], unseen: list[str]) -> dict[str, int]:
         """`known` with the rows of a batch's `unseen` words found in the sorted hashes. Past KNOWN_LIMIT
         words, a fresh dict keeps only this batch's (a thread still holding the old one reads it unchanged)."""
         known = self._known
@@ -67,7 +69,7 @@ class WordVectors:
         hashes = _hashes_of(unseen)
         at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
         rows = np.where(self._hashes[at] == hashes, self._rows[at], -1).tolist()
-        known.update((word, row if row >= 0 else None) for word, row in zip(unseen, rows, strict=True))
+        known.update(zip(unseen, rows, strict=True))
         return known
 
     def lookup(self, prepared: Sequence[Prepared]) -> Lookup:
@@ -82,22 +84,16 @@ class WordVectors:
         unseen = [word for word in batch if word not in known]
         if unseen:
             known = self._remember(batch, unseen)
-        get = known.get
-        cols: list[int] = []
-        positions: list[int] = []
-        indptr = [0]
-        for prep in prepared:
-            rows = list(map(get, prep.folded))
-            negated = prep.negated
-            if True in negated:
-                found = [i for i, row in enumerate(rows) if row is not None and not negated[i]]
-            else:
-                found = [i for i, row in enumerate(rows) if row is not None]
-            cols.extend([rows[i] for i in found])
-            positions.extend(found)
-            indptr.append(len(cols))
-        return Lookup(np.asarray(cols, dtype=np.int64), np.asarray(indptr, dtype=np.int64),
-                      np.asarray(positions, dtype=np.int64))
+        # The whole batch in a few C-level passes: every token's row (-1: none), kept unless negated.
+        folded = list(chain.from_iterable(prep.folded for prep in prepared))
+        lengths = np.fromiter(map(len, (prep.folded for prep in prepared)), dtype=np.int64, count=len(prepared))
+        rows = np.fromiter(map(known.get, folded, repeat(-1)), dtype=np.int64, count=len(folded))
+        negated = np.fromiter(chain.from_iterable(prep.negated for prep in prepared), dtype=bool, count=len(folded))
+        keep = (rows >= 0) & ~negated
+        owner = np.repeat(np.arange(len(prepared)), lengths)[keep]
+        starts = np.concatenate(([0], np.cumsum(lengths)))
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=len(prepared)))))
+        return Lookup(rows[keep], indptr, np.flatnonzero(keep) - starts[owner])
 
     def mean_vectors(self, prepared: Sequence[Prepared], found: Lookup | None = None) -> np.ndarray:
         """One l2-normalised row per text: the mean vector of its content words (zeros when none known).
