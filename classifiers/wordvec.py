@@ -40,8 +40,8 @@ class WordVectors:
 
     def __init__(self, hashes: np.ndarray, rows: np.ndarray, table: np.ndarray, digest: str) -> None:
         order = np.argsort(hashes, kind="stable")
-        self._hashes = np.ascontiguousarray(hashes[order])
-        self._rows = np.ascontiguousarray(rows[order]).astype(np.int64)
+        self._hashes = hashes[order]  # fancy indexing copies: contiguous already
+        self._rows = rows[order].astype(np.int64, copy=False)
         self._known: dict[str, int] = {}  # -1: not in the table
         self.table = table
         self.digest = digest

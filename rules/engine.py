@@ -254,7 +254,7 @@ class RulesEngine:
             return match.evidence
         start, end = match.evidence_window
         key = match.key if ":" in match.key or match.key == "all" else "all"
-        if start >= self._now - EVIDENCE_CACHE_SPAN and end <= self._now:
+        if self._in_recent_hour(match.evidence_window):
             # One read of the last hour per pass serves every alert of the pass (alert storms stay cheap).
             if self._recent is None:
                 self._load_recent()
@@ -273,11 +273,13 @@ class RulesEngine:
         pipeline from committing, and every ingest request waiting for « stored » waited with it."""
         if self._recent is not None or self._now is None:
             return
-        for _, match in matches:
-            window = match.evidence_window
-            if not match.evidence and window is not None and window[0] >= self._now - EVIDENCE_CACHE_SPAN:
-                self._load_recent()
-                return
+        if any(not match.evidence and self._in_recent_hour(match.evidence_window) for _, match in matches):
+            self._load_recent()
+
+    def _in_recent_hour(self, window: tuple[datetime, datetime] | None) -> bool:
+        """Whether an evidence window lies in the hour the pass keeps in memory (else the store is read)."""
+        return (window is not None and self._now is not None
+                and window[0] >= self._now - EVIDENCE_CACHE_SPAN and window[1] <= self._now)
 
     def _start_rolling(self, as_of: datetime, up_to_id: int | None = None) -> None:
         """The newest RECENT_CAP mentions of the hour before `as_of` (a busy hour holds millions), stored up
