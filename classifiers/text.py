@@ -25,7 +25,6 @@ import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from itertools import chain
 from typing import Any
@@ -122,8 +121,7 @@ def _stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
-@lru_cache(maxsize=200_000)
-def stem(folded_token: str) -> str:
+def _snowball(folded_token: str) -> str:
     """Snowball stem of a plain word; other tokens (#tags, @user, emoji, punctuation) stay as they are."""
     if folded_token.isalpha() and len(folded_token) > 2:
         return _stemmer().stemWord(folded_token)
@@ -278,7 +276,12 @@ def _fold_token(token: str) -> str:
 
 
 _FOLDED = Memo(_fold_token, 100_000)
-_STEMS = Memo(stem, 100_000)
+_STEMS = Memo(_snowball, 200_000)  # the one memo of stems: prepare() reads it directly, at C speed
+
+
+def stem(folded_token: str) -> str:
+    """Snowball stem of a plain word; other tokens (#tags, @user, emoji, punctuation) stay as they are."""
+    return _STEMS[folded_token]
 
 
 def _fold_tokens(tokens: list[str]) -> list[str]:
