@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import random
+import unicodedata
 
 from classifiers import text as text_module
 from classifiers.text import STOPWORDS, Memo, Prepared, is_stopword, prepare, prepare_many
+from listener.textfold import fold
 
 
 def negated_words(prep: Prepared) -> set[str]:
@@ -104,6 +107,16 @@ def test_decomposed_accents_read_like_composed_ones() -> None:
     assert prepare("un accent tout seul \u0300 ici").tokens  # a lone combining mark is not an empty token
 
 
+def _whole_text_normalised(text: str) -> str:
+    """The normalisation as it was written before pieces were memoised: over the whole text."""
+    if "&" in text:
+        text = html.unescape(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text).replace("’", "'")
+        text = text_module._EMOJI_NOISE_RE.sub("", text)
+    return text_module._ELONGATED_RE.sub(text_module._squeeze, text)
+
+
 def _whole_text_tokens(text: str) -> list[str]:
     """The tokenizer as it was written before chunks were memoised: one findall over the whole text."""
     split = {"#" + tag.lower(): parts for tag in text_module._HASHTAG_RE.findall(text)
@@ -124,18 +137,23 @@ def _whole_text_tokens(text: str) -> list[str]:
 
 
 def test_tokens_by_chunk_are_the_whole_text_tokens() -> None:
-    """Tokenising each whitespace-separated chunk (memoised) gives what one pass over the text gives:
-    random texts built from the characters and pieces where the patterns meet."""
+    """Normalising, tokenising, folding and stemming each whitespace-separated chunk (memoised) gives what
+    one pass over the text gives: random texts built from the characters and pieces where the patterns
+    meet (accents to compose, elongations, entities, hashtags repeated in another casing)."""
     pieces = ["l'", "eau", "aujourd'hui", "quelqu'un", "#GrèveSNCF", "#grèvesncf", "#JO2024", "@a@b.social",
               "http://x.fr/a?b", "www.ville.fr", "...", "…", "!!", "?", ":)", "<3", ":-(", "2h30", "10,5%",
               "😡", "👍🏽", "peut-être", "'", "-", "é", "Σ", "ΣΑΣ", "İ", "\u0301", "&amp;", "a", "8)", "\u200d",
-              "ß", "ǅ", "ﬁ", "’", "#", "@", "x_y", "_", "1", ".", ",", "(", "»"]
+              "ß", "ǅ", "ﬁ", "’", "#", "@", "x_y", "_", "1", ".", ",", "(", "»", "e\u0301", "&nbsp;", "&#35;Tag",
+              "ooo", "OoO", "!!!!", "\ufe0f", "🏽", "#Paris2024", "#paris2024", "#PARISjo", "#ParisJO", "&lt;3"]
     rng = random.Random(5)
     for _ in range(3000):
         text = "".join(rng.choice(pieces) + rng.choice(["", "", " ", "  ", "\n", "\t", "\u00a0", "\u2009"])
                        for _ in range(rng.randint(1, 12)))
-        normalised = text_module._normalise(text)
-        assert text_module._tokenize(normalised)[0] == _whole_text_tokens(normalised), text
+        tokens = _whole_text_tokens(_whole_text_normalised(text))
+        folded = [token if token.isascii() else (fold(token) or token) for token in tokens]
+        assert prepare(text).tokens == tokens, text
+        assert prepare(text).folded == folded, text
+        assert prepare(text).stems == [text_module._snowball(word) for word in folded], text
 
 
 def test_memo_is_bounded() -> None:
