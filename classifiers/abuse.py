@@ -23,13 +23,15 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from classifiers.lexicon import Entry, Match, PhraseLexicon, View
-from classifiers.text import NEGATORS, Memo, Prepared, prepare
+from classifiers.lexicon import SKIP, Entry, Match, PhraseLexicon, View
+from classifiers.text import NEGATORS, STOPWORDS, Memo, Prepared, prepare
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,7 @@ def _kind(word: str) -> str:
 
 
 _ONE_KEY = Memo(_one_key, 300_000)
+_KEYS = Memo(squash_word, 100_000)  # squash_word() at C speed, for the words of texts that split a token
 _KINDS = Memo(_kind, 100_000)
 # Three single letters with only separators between them: a spelled-out word ("c o n", "c.o.n").
 _LETTER_RUN_RE = re.compile("ls*ls*l")
@@ -145,6 +148,26 @@ def squash(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, Any]:
     if "" in keys or _LETTER_RUN_RE.search("".join(map(_KINDS.__getitem__, folded))):
         return _squash_slow(prepared, wildcard)
     return Prepared(prepared.text, prepared.tokens, keys, keys, prepared.negated, []), _Same(len(keys))
+
+
+def plain_words(folded: list[str]) -> list[str] | None:
+    """``squash(prepared)[0].folded`` without building the squashed text, or None when squash() has to
+    merge letters or resolve a masked word ("c o n", "c*nnard": the full path is needed).
+
+    Why: most texts hold no abuse word at all; their squashed words are all it takes to prove it (see
+    AbuseDetector.detect_many). Tokens that split ("centre-ville", "jte") are the common case here: about
+    10 % of texts, which squash() sends to its slow path.
+    """
+    keys = list(map(_ONE_KEY.__getitem__, folded))
+    if "" in keys:
+        if "*" in folded:
+            return None
+        keys = list(chain.from_iterable(map(_KEYS.__getitem__, folded)))
+    # The letter-run pattern also accepts runs that _squash_slow() does not merge (several separators in
+    # a row): a superset, so no run it merges is missed.
+    if _LETTER_RUN_RE.search("".join(map(_KINDS.__getitem__, folded))):
+        return None
+    return keys
 
 
 def _squash_slow(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, list[tuple[int, int]]]:
@@ -254,10 +277,32 @@ class AbuseLexicon:
         self.intents = _lexicon([(p, "intent", 1.0) for p in threat.get("intents", [])])
         self.objects_before = frozenset(k for v in threat.get("objects_before", []) for k in phrase_keys(v))
         self.objects_after = frozenset(k for v in threat.get("objects_after", []) for k in phrase_keys(v))
+        # A term or threat phrase matches only where all its keys are, and a threat verb only where it
+        # is: a text holding none of the gate's words (one key per phrase, and the verbs) matches nothing.
+        phrases = [e.stems for lexicon in (self.terms, self.threats) for e in lexicon.entries]
+        self._needs: dict[str, list[frozenset[str]] | None] = {}
+        for keys, first in zip(phrases, _rarest_keys(phrases), strict=True):
+            self._needs.setdefault(first, []).append(frozenset(keys))
+        self._needs.update(dict.fromkeys(self.verbs))  # a verb needs its context read: None
+        self.gate = frozenset(self._needs)
         single = [e.stems[0] for e in self.terms.entries if len(e.stems) == 1 and e.stems[0].isalpha()]
         self._by_first: dict[str, list[str]] = {}
         for word in single:
             self._by_first.setdefault(word[0], []).append(word)
+
+    def could_match(self, hits: set[str], words: list[str]) -> bool:
+        """Whether a term, a threat phrase or a threat verb may match a text (False: none can), given its
+        squashed words and those of them in the gate (``hits``)."""
+        present: set[str] | None = None
+        for word in hits:
+            needs = self._needs[word]
+            if needs is None:
+                return True
+            if present is None:
+                present = set(words)
+            if any(keys <= present for keys in needs):
+                return True
+        return False
 
     @classmethod
     def load(cls, path: Path | None = None) -> AbuseLexicon:
@@ -266,6 +311,14 @@ class AbuseLexicon:
     def wildcard(self, masked: str) -> str | None:
         """The one lexicon word a masked word can be ("c*nnard" → "conard"), else None."""
         return _wildcard(self, masked)
+
+
+def _rarest_keys(phrases: list[tuple[str, ...]]) -> list[str]:
+    """For each phrase, the key least likely to be in a text: not a function word, in the fewest phrases
+    (a frame such as "espèce de" is in dozens, the noun after it in a few), the longest, the first of
+    equals. Any key would be correct (AbuseLexicon.could_match); this one lets fewer texts through."""
+    count = Counter(k for keys in phrases for k in set(keys))
+    return [min(keys, key=lambda k: (k in STOPWORDS or k in SKIP, count[k], -len(k))) for keys in phrases]
 
 
 @lru_cache(maxsize=20_000)
@@ -316,6 +369,25 @@ class AbuseDetector:
         self.model = model
         threshold = model_threshold if model_threshold is not None else (model or {}).get("threshold", 0.5)
         self.model_threshold = float(threshold)
+        self._gate: tuple[Any, frozenset[str]] = (None, frozenset())  # (triggers, gate words) of the model
+
+    def gate(self) -> tuple[frozenset[str], frozenset[str]] | None:
+        """The words a text must hold for either layer to find anything in it (the lexicon's gate and the
+        model's triggers) and the triggers; None when every text must be read (a model threshold <= 0
+        calls a text the model gives 0 abusive)."""
+        model = self.model
+        if model is not None and not self.model_threshold > 0:
+            return None
+        triggers = (model.get("triggers") if model is not None else None) or frozenset()
+        if self._gate[0] is not triggers:  # the union is built once per model
+            self._gate = (triggers, self.lexicon.gate | triggers)
+        return self._gate[1], triggers
+
+    def quiet(self, words: list[str], gate: frozenset[str], triggers: frozenset[str]) -> bool:
+        """Whether a text with these squashed words is certain to give nothing: no lexicon term, threat
+        or trigger of the model (see gate())."""
+        hits = gate.intersection(words)
+        return not hits or triggers.isdisjoint(hits) and not self.lexicon.could_match(hits, words)
 
     @classmethod
     def load(cls, lexicon_path: Path | None = None, model_path: Path | None = None, *, use_model: bool = True,
@@ -447,22 +519,41 @@ class AbuseDetector:
 
     # ------------------------------------------------------------------ both layers
 
-    def detect_many(self, prepared: list[Prepared], aimed: list[set[int]] | None = None) -> list[AbuseResult]:
-        pairs = [self.lexicon_result(p, aimed[k] if aimed else None) for k, p in enumerate(prepared)]
-        results = [pair[0] for pair in pairs]
-        if self.model is not None and prepared:
+    def detect_many(self, prepared: list[Prepared], aimed: Any = None) -> list[AbuseResult]:
+        """Both layers for a batch. ``aimed``: per text, the source token indices naming the institution or
+        an official (read only for the texts the lexicon finds something in, so it may compute lazily)."""
+        model = self.model
+        # Most texts (about 92 % of ordinary tweets) hold none of the words that can make a lexicon term,
+        # a threat or a model trigger match: the squashed words prove it, and their result is known without
+        # squashing the text, matching every lexicon or reading the model (a model that may call a text
+        # with probability 0 abusive, threshold <= 0, reads every text).
+        gate = self.gate()
+        gate_words, triggers = gate if gate is not None else (frozenset(), frozenset())
+        results: list[AbuseResult] = []
+        pairs: list[tuple[AbuseResult, Prepared]] = []
+        found: list[int] = []  # the texts that go through both layers
+        for k, prep in enumerate(prepared):
+            words = plain_words(prep.folded) if gate is not None else None
+            if words is not None and self.quiet(words, gate_words, triggers):
+                results.append(AbuseResult(second_person=not _SECOND_PERSON.isdisjoint(words)))
+                continue
+            pair = self.lexicon_result(prep, aimed[k] if aimed else None)
+            results.append(pair[0])
+            pairs.append(pair)
+            found.append(k)
+        if model is not None and pairs:
             # The model reads candidates only: texts where the lexicon found something or holding one of
             # the words that mostly appear in abusive training texts (about 7 % of ordinary tweets).
-            triggers = self.model.get("triggers") or frozenset()
+            triggers = model.get("triggers") or frozenset()
             chosen = [i for i, (result, sq) in enumerate(pairs)
                       if result.terms or result.threat or result.discounted or not triggers.isdisjoint(sq.folded)]
             probas = [0.0] * len(pairs)
             if chosen:
-                found = model_proba(self.model, [pairs[i][1] for i in chosen], [results[i] for i in chosen])
-                for i, proba in zip(chosen, found, strict=True):
+                scores = model_proba(model, [pairs[i][1] for i in chosen], [pairs[i][0] for i in chosen])
+                for i, proba in zip(chosen, scores, strict=True):
                     probas[i] = proba
             threshold = self.model_threshold
-            for result, proba, (_, sq) in zip(results, probas, pairs, strict=True):
+            for (result, sq), proba in zip(pairs, probas, strict=True):
                 # Counter-speech: when every term was discounted, the model alone must be very sure.
                 needed = max(threshold, 0.9) if result.discounted and not result.terms else threshold
                 # Degrading words aimed at nobody ("le temps est pourri") are ordinary words: the
@@ -477,12 +568,13 @@ class AbuseDetector:
                 result.abusive = result.lexicon_score >= 1.0 or result.threat or model_says
                 result.score = max(min(1.0, result.lexicon_score), scaled)
                 if model_says and not result.terms:
-                    result.terms = model_terms(self.model, sq)
+                    result.terms = model_terms(model, sq)
         else:
-            for result in results:
+            for result, _ in pairs:
                 result.abusive = result.lexicon_score >= 1.0 or result.threat
                 result.score = min(1.0, result.lexicon_score)
-        for result in results:
+        # A text without any finding: not abusive, score 0.0 (the defaults), as the rounding below gives it.
+        for result, _ in pairs:
             result.score = round(max(result.score, 0.5) if result.abusive else min(result.score, 0.499), 4)
         return results
 
