@@ -119,10 +119,11 @@ class HostilityClassifier:
         return found
 
     def classify_many(self, views: list[View]) -> list[HostilityResult]:
-        named = [self.targets(view) for view in views]
-        aimed = [{i for _, start, end in found if start >= 0 for i in range(start, end + 1)} for found in named]
-        abuses = self.abuse.detect_many([view.prepared for view in views], aimed)
-        return [self._combine(abuse, found) for abuse, found in zip(abuses, named, strict=True)]
+        # Targets matter only where the abuse layer finds words (they weigh degrading words aimed at
+        # someone) and where the text is abusive (who is aimed at): a few percent of texts.
+        named = _Targets(self, views)
+        abuses = self.abuse.detect_many([view.prepared for view in views], named)
+        return [self._combine(abuse, named.of(k) if abuse.abusive else []) for k, abuse in enumerate(abuses)]
 
     def _combine(self, abuse: AbuseResult, named: list[tuple[str, int, int]]) -> HostilityResult:
         result = HostilityResult(
@@ -149,6 +150,30 @@ class HostilityClassifier:
             # An official named beats the generic "institution" when both are found.
             result.targets = [w for w in who if w != INSTITUTION] or [INSTITUTION]
         return result
+
+
+class _Targets:
+    """Each view's targets, found the first time they are asked for; indexed, it gives the token indices
+    they cover (AbuseDetector.detect_many's ``aimed``)."""
+
+    __slots__ = ("classifier", "found", "views")
+
+    def __init__(self, classifier: HostilityClassifier, views: list[View]) -> None:
+        self.classifier = classifier
+        self.views = views
+        self.found: dict[int, list[tuple[str, int, int]]] = {}
+
+    def of(self, index: int) -> list[tuple[str, int, int]]:
+        found = self.found.get(index)
+        if found is None:
+            found = self.found[index] = self.classifier.targets(self.views[index])
+        return found
+
+    def __len__(self) -> int:
+        return len(self.views)
+
+    def __getitem__(self, index: int) -> set[int]:
+        return {i for _, start, end in self.of(index) if start >= 0 for i in range(start, end + 1)}
 
 
 def training_institution() -> Institution:

@@ -1,5 +1,5 @@
-"""The shortcut of the abuse layer gives exactly what the full path gives: texts proved to hold nothing
-(AbuseDetector.gate) are not squashed, matched or read by the model."""
+"""The shortcuts of the abuse and hostility layers give exactly what the full path gives: texts proved to
+hold nothing (AbuseDetector.gate) and targets found only where they are read (HostilityClassifier)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from classifiers.abuse import AbuseDetector, plain_words, squash
+from classifiers.hostility import HostilityClassifier, HostilityLexicon, training_institution
+from classifiers.lexicon import View
 from classifiers.text import prepare, prepare_many
 
 DATA = Path(__file__).resolve().parent.parent / "classifiers" / "data"
@@ -86,3 +88,18 @@ def test_a_threshold_of_zero_reads_every_text():
     detector = AbuseDetector.load(model_threshold=0.0)
     assert detector.gate() is None
     assert detector.detect_many([prepare("Bonne journée à tous")])[0].abusive
+
+
+def test_lazy_targets_give_what_eager_targets_give(texts, monkeypatch):
+    classifier = HostilityClassifier(HostilityLexicon.load(training_institution()), AbuseDetector.load())
+    views = [View(p) for p in prepare_many(texts)]
+    lazy = classifier.classify_many(views)
+
+    def eager(views: list[View]):
+        named = [classifier.targets(view) for view in views]
+        aimed = [{i for _, start, end in found if start >= 0 for i in range(start, end + 1)} for found in named]
+        abuses = classifier.abuse.detect_many([view.prepared for view in views], aimed)
+        return [classifier._combine(abuse, found) for abuse, found in zip(abuses, named, strict=True)]
+
+    assert [fields(r) for r in lazy] == [fields(r) for r in eager(views)]
+    assert sum(r.hostile for r in lazy) > 20
