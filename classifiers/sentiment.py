@@ -502,9 +502,11 @@ class SentimentFeatures:
         return _joined(self.blocks(prepared, found))
 
     def blocks(self, prepared: Sequence[Prepared], found: wordvec.Lookup | None = None,
-               hits: Sequence[list[tuple[int, float, int]]] | None = None) -> dict[str, sp.csr_matrix]:
+               hits: Sequence[list[tuple[int, float, int]]] | None = None) -> dict[str, Any]:
         """transform()'s blocks by name, before they are joined (`hits`: each text's lexicon_hits, when
-        the caller already has them)."""
+        the caller already has them). Words and chars are CSR matrices; the lexicon and vector blocks are
+        dense arrays (every row has them), made sparse only by _joined: the model's scores are read from the
+        blocks as they are (SentimentModel._proba_of)."""
         cfg = self.config
         blocks: dict[str, sp.csr_matrix] = {}
         if self.word_block is not None:
@@ -522,14 +524,9 @@ class SentimentFeatures:
             width = len(LEXICON_FEATURES)
             # From one flat iterator: np.array() of nested lists spends longer finding their shape.
             dense = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=len(prepared) * width)
-            dense = dense.reshape(len(prepared), width)
-            blocks["lexicon"] = sp.csr_matrix(dense * cfg.lexicon_weight)
+            blocks["lexicon"] = dense.reshape(len(prepared), width) * cfg.lexicon_weight
         if cfg.vectors:
-            means = wordvec.load().mean_vectors(prepared, found) * cfg.vector_weight
-            n_rows, width = means.shape
-            # Dense rows as CSR directly (sp.csr_matrix(dense) would scan every value for zeros).
-            blocks["vectors"] = sp.csr_matrix((means.ravel(), np.tile(np.arange(width), n_rows),
-                                               np.arange(0, n_rows * width + 1, width)), shape=means.shape)
+            blocks["vectors"] = wordvec.load().mean_vectors(prepared, found) * cfg.vector_weight
         return blocks
 
     def describer(self, prep: Prepared, hits: list[tuple[int, float, int]] | None = None) -> _Describer:
@@ -537,10 +534,48 @@ class SentimentFeatures:
         return _Describer(self, prep, hits)
 
 
-def _joined(blocks: dict[str, sp.csr_matrix]) -> sp.csr_matrix:
+def _sparse(name: str, block: Any) -> sp.csr_matrix:
+    """A block of SentimentFeatures.blocks() as the CSR matrix transform() has always given."""
+    if name == "lexicon":
+        return sp.csr_matrix(block)  # zeros left out
+    if name == "vectors":  # every value kept, zeros too (sp.csr_matrix(dense) would scan for them)
+        n_rows, width = block.shape
+        return sp.csr_matrix((block.ravel(), np.tile(np.arange(width), n_rows),
+                              np.arange(0, n_rows * width + 1, width)), shape=block.shape)
+    return block
+
+
+def _joined(blocks: dict[str, Any]) -> sp.csr_matrix:
     """The blocks side by side, in the order they were built."""
-    parts = list(blocks.values())
+    parts = [_sparse(name, block) for name, block in blocks.items()]
     return sp.hstack(parts, format="csr") if len(parts) > 1 else parts[0].tocsr()
+
+
+@lru_cache(maxsize=64)
+def _dense_layout(n_rows: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, indices) of a dense (n_rows × width) block read as CSR (read-only, shared)."""
+    indptr = np.arange(0, n_rows * width + 1, width, dtype=np.int32)
+    indices = np.tile(np.arange(width, dtype=np.int32), n_rows)
+    indptr.flags.writeable = indices.flags.writeable = False
+    return indptr, indices
+
+
+def _block_arrays(blocks: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """Each block as (indptr, indices, data, width), for LinearProba.decision_of_blocks."""
+    out = []
+    for block in blocks.values():
+        if isinstance(block, np.ndarray):
+            n_rows, width = block.shape
+            out.append((*_dense_layout(n_rows, width), block.ravel(), width))
+        else:
+            out.append((block.indptr, block.indices, block.data, block.shape[1]))
+    return out
+
+
+def _nnz(blocks: dict[str, Any]) -> int:
+    """Stored values of the joined matrix (see _sparse)."""
+    return sum(int(np.count_nonzero(block)) if name == "lexicon" else block.size if name == "vectors"
+               else block.nnz for name, block in blocks.items())
 
 
 class _Describer:
@@ -678,6 +713,13 @@ class SentimentModel:
         probas = [est.predict_proba(matrix) for est in self.estimators]
         return np.mean(probas, axis=0) if len(probas) > 1 else probas[0]
 
+    def _proba_of(self, blocks: dict[str, Any], n_rows: int) -> np.ndarray:
+        """_proba() of the joined blocks; for one plain linear model (the shipped one), read from the
+        blocks without joining them (the same floats: LinearProba.decision_of_blocks)."""
+        if len(self.estimators) == 1 and isinstance(self.estimators[0], LinearProba):
+            return self.estimators[0].predict_proba_of_blocks(_block_arrays(blocks), n_rows)
+        return self._proba(_joined(blocks))
+
     def predict(self, prepared: list[Prepared]) -> list[tuple[str, float, dict[str, float], list[str]]]:
         """(label, its probability, {label: probability}, up to 5 readable terms pushing towards it)."""
         if not prepared:
@@ -686,11 +728,10 @@ class SentimentModel:
         # Computed once per text: the lexicon block, the cues and the explanations all read them.
         hits = [lexicon_hits(p) for p in prepared]
         blocks = self.features.blocks(prepared, found, hits)
-        matrix = _joined(blocks)
-        proba = self._proba(matrix)
+        proba = self._proba_of(blocks, len(prepared))
         cue_terms = self._apply_cues(prepared, proba, hits)
         best = proba.argmax(axis=1)
-        explained = self._explain(prepared, blocks, best, found, hits) if matrix.nnz else [[] for _ in prepared]
+        explained = self._explain(prepared, blocks, best, found, hits) if _nnz(blocks) else [[] for _ in prepared]
         for i, terms in cue_terms.items():
             explained[i] = list(dict.fromkeys(terms + explained[i]))[:5]
         labels = self.labels
@@ -708,7 +749,7 @@ class SentimentModel:
         pieces = cues.long_text_pieces(prepared)
         if pieces:
             flat = [p for _, parts in pieces for p in parts]
-            part_proba = self._proba(self.features.transform(flat))
+            part_proba = self._proba_of(self.features.blocks(flat), len(flat))
             start = 0
             for i, parts in pieces:
                 proba[i] = cues.combine_sentences(proba[i], part_proba[start : start + len(parts)])
@@ -728,7 +769,7 @@ class SentimentModel:
                 fired[i] = [opener + " … ?"]
         return fired
 
-    def _candidates(self, blocks: dict[str, sp.csr_matrix], best: np.ndarray
+    def _candidates(self, blocks: dict[str, Any], best: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, contribution) of the explainable entries pushing towards each row's label, in
         column order within a row. Only the word and lexicon blocks can explain: the char and vector
@@ -741,9 +782,16 @@ class SentimentModel:
             block = blocks.get(name)
             if block is None:
                 continue
-            row_of = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
-            cols = block.indices + start
-            contrib = block.data * self._push[best[row_of], cols]
+            if isinstance(block, np.ndarray):  # dense: its zeros contribute 0, and are dropped below
+                n_rows, width = block.shape
+                row_of = np.repeat(np.arange(n_rows), width)
+                cols = np.tile(np.arange(start, start + width), n_rows)
+                data = block.ravel()
+            else:
+                row_of = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+                cols = block.indices + start
+                data = block.data
+            contrib = data * self._push[best[row_of], cols]
             keep = (contrib > 0) & self._explainable[cols]
             parts.append((row_of[keep], cols[keep], contrib[keep]))
         if not parts:
@@ -752,7 +800,7 @@ class SentimentModel:
         row_of, cols, contrib = (np.concatenate(column) for column in zip(*parts, strict=True))
         return row_of, cols, contrib
 
-    def _explain(self, prepared: Sequence[Prepared], blocks: dict[str, sp.csr_matrix], best: np.ndarray,
+    def _explain(self, prepared: Sequence[Prepared], blocks: dict[str, Any], best: np.ndarray,
                  found: wordvec.Lookup | None = None, hits: Sequence[list[tuple[int, float, int]]] | None = None
                  ) -> list[list[str]]:
         """Per text, the readable features whose weight × value pushes most towards the chosen label."""

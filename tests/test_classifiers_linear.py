@@ -40,3 +40,19 @@ def test_loading_the_classifier_stack_does_not_import_scikit_learn():
             "print(sorted(m for m in ('sklearn', 'scipy.stats', 'nltk') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_scores_read_block_by_block_are_the_joined_matrix_scores_bit_for_bit():
+    rng = np.random.default_rng(3)
+    sparse = [sp.random(300, width, density=0.1, format="csr", random_state=seed)
+              for seed, width in ((1, 50), (2, 80))]
+    dense = rng.normal(size=(300, 10)) * (rng.random((300, 10)) < 0.5)  # explicit zeros too
+    dense[::7] = 0.0
+    joined = sp.hstack([*sparse, sp.csr_matrix(dense)], format="csr")
+    blocks = [(m.indptr, m.indices, m.data, m.shape[1]) for m in sparse]
+    blocks.append((np.arange(0, 300 * 10 + 1, 10, dtype=np.int32), np.tile(np.arange(10, dtype=np.int32), 300),
+                   dense.ravel(), 10))
+    for classes in (1, 3):
+        model = LinearProba(rng.normal(size=(classes, 140)), rng.normal(size=classes), np.arange(max(classes, 2)))
+        assert np.array_equal(model.decision_of_blocks(blocks, 300), model.decision_function(joined))
+        assert np.array_equal(model.predict_proba_of_blocks(blocks, 300), model.predict_proba(joined))

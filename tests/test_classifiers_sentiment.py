@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from classifiers import sentiment
@@ -214,3 +215,13 @@ def test_folded_tokens_hold_no_space() -> None:
     tokens are runs of non-space characters and folding turns no other character into a space."""
     every = "".join(chr(code) for code in range(0x110000) if not chr(code).isspace() and not 0xD800 <= code < 0xE000)
     assert not any(character.isspace() for character in fold(every))
+
+
+def test_probabilities_read_from_the_blocks_are_those_of_the_joined_matrix(model: SentimentModel) -> None:
+    from bench.bench_classify import texts
+
+    prepared = prepare_many(texts(600)[::3] + ["", "pas mal", "http @x ?", "Merci pour rien 🙄"])
+    blocks = model.features.blocks(prepared)
+    joined = model.features.transform(prepared)
+    assert np.array_equal(model._proba_of(blocks, len(prepared)), model._proba(joined))
+    assert sentiment._nnz(blocks) == joined.nnz
