@@ -225,3 +225,25 @@ def test_probabilities_read_from_the_blocks_are_those_of_the_joined_matrix(model
     joined = model.features.transform(prepared)
     assert np.array_equal(model._proba_of(blocks, len(prepared)), model._proba(joined))
     assert sentiment._nnz(blocks) == joined.nnz
+
+
+def test_strongest_first_is_lexsorts_order() -> None:
+    rng = np.random.default_rng(5)
+    for n_rows in (1, 7, 500, 40_000):
+        row_of = rng.integers(0, n_rows, size=3000)
+        strength = rng.integers(1, 6, size=3000) / 4.0  # many ties
+        order, rank = sentiment._strongest_first(row_of, strength, n_rows)
+        expected = np.lexsort((-strength, row_of))
+        assert np.array_equal(order, expected)
+        ordered = row_of[expected]
+        assert np.array_equal(rank, np.arange(3000) - np.searchsorted(ordered, ordered, side="left"))
+
+
+def test_explanations_taken_in_numpy_are_those_of_the_term_by_term_loop(model: SentimentModel,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.bench_classify import texts
+
+    prepared = prepare_many(texts(3000)[::5] + ["à l'école a l'heure", "pas mal", "Merci pour rien 🙄"])
+    fast = model.predict(prepared)
+    monkeypatch.setattr(model, "_plain_word", np.zeros_like(model._plain_word))  # every row one by one
+    assert model.predict(prepared) == fast
