@@ -165,6 +165,40 @@ LEXICON_FEATURES = (
     "punct:!", "punct:?", "negations", "has:hashtag", "has:link",
 )
 
+# Token kinds the lexicon block counts (see _lexicon_row).
+_EXCLAIM, _QUESTION, _LINK = 1, 2, 3
+_TOKEN_KINDS = {"!": _EXCLAIM, "!!": _EXCLAIM, "?": _QUESTION, "??": _QUESTION, "http": _LINK}
+
+
+def _lexicon_rows(prepared: Sequence[Prepared], hits: Sequence[list[tuple[int, float, int]]]) -> np.ndarray:
+    """_lexicon_row() of every text, as one (texts × 10) array, in a few passes over the whole batch instead
+    of a Python function per text. The same floats: the sums add each text's hit weights in their order into
+    0.0 (np.bincount adds one by one, like the loop), logs are math.log1p's, the rest exact arithmetic."""
+    n = len(prepared)
+    n_hits = np.fromiter(map(len, hits), dtype=np.int64, count=n)
+    weights = np.fromiter((hit[1] for hit in chain.from_iterable(hits)), dtype=np.float64, count=int(n_hits.sum()))
+    owner = np.repeat(np.arange(n), n_hits)
+    positive = weights > 0
+    pos = np.bincount(owner[positive], weights=weights[positive], minlength=n)
+    neg = np.bincount(owner[~positive], weights=-weights[~positive], minlength=n)
+    lengths = np.fromiter(map(len, (p.folded for p in prepared)), dtype=np.int64, count=n)
+    kinds = np.fromiter(map(_TOKEN_KINDS.get, chain.from_iterable(p.folded for p in prepared), repeat(0)),
+                        dtype=np.int64, count=int(lengths.sum()))
+    by_kind = np.bincount(np.repeat(np.arange(n), lengths) * 4 + kinds, minlength=4 * n).reshape(n, 4)
+    negations = np.fromiter(map(sum, (p.negated for p in prepared)), dtype=np.int64, count=n)
+    out = np.empty((n, len(LEXICON_FEATURES)), dtype=np.float64)
+    out[:, 0] = list(map(math.log1p, pos.tolist()))
+    out[:, 1] = list(map(math.log1p, neg.tolist()))
+    out[:, 2] = out[:, 0] - out[:, 1]
+    out[:, 3] = pos > neg
+    out[:, 4] = neg > pos
+    out[:, 5] = np.minimum(by_kind[:, _EXCLAIM], 3) / 3
+    out[:, 6] = np.minimum(by_kind[:, _QUESTION], 3) / 3
+    out[:, 7] = np.minimum(negations, 3) / 3
+    out[:, 8] = np.fromiter(map(bool, (p.hashtags for p in prepared)), dtype=bool, count=n)
+    out[:, 9] = by_kind[:, _LINK] > 0
+    return out
+
 
 def _marked(prep: Prepared, use_stems: bool) -> list[str]:
     """The words with ``NEG_`` before those in a negation scope (the text's own list when none is: read only)."""
@@ -520,11 +554,7 @@ class SentimentFeatures:
         if cfg.lexicon:
             if hits is None:
                 hits = [lexicon_hits(p) for p in prepared]
-            rows = map(_lexicon_row, prepared, hits)
-            width = len(LEXICON_FEATURES)
-            # From one flat iterator: np.array() of nested lists spends longer finding their shape.
-            dense = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=len(prepared) * width)
-            blocks["lexicon"] = dense.reshape(len(prepared), width) * cfg.lexicon_weight
+            blocks["lexicon"] = _lexicon_rows(prepared, hits) * cfg.lexicon_weight
         if cfg.vectors:
             blocks["vectors"] = wordvec.load().mean_vectors(prepared, found) * cfg.vector_weight
         return blocks

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,6 +24,7 @@ from classifiers.text import NEGATORS, STOPWORDS, Prepared
 DEFAULT_TABLE = Path(__file__).with_name("data") / "wordvec_fr.npz"
 KNOWN_LIMIT = 100_000  # words remembered between batches (~10 MiB); the everyday vocabulary fits
 _HASH_SLICE = 20_000
+_UNSEEN = -2  # a word the bounded memo of rows does not hold (-1: held, not in the table)
 
 
 class WordVectors:
@@ -59,7 +60,7 @@ class WordVectors:
         row = known[word] if word in known else self._remember({word}, [word])[word]
         return row if row >= 0 else None
 
-    def _remember(self, batch: set[str], unseen: list[str]) -> dict[str, int]:
+    def _remember(self, batch: Iterable[str], unseen: list[str]) -> dict[str, int]:
         """`known` with the rows of a batch's `unseen` words found in the sorted hashes. Past KNOWN_LIMIT
         words, a fresh dict keeps only this batch's (a thread still holding the old one reads it unchanged)."""
         known = self._known
@@ -79,15 +80,16 @@ class WordVectors:
         train: left out 67.8, kept 68.2, sign flipped 67.9: alike, and leaving them out keeps negation right).
         Stop words and negators are not in the table (removed at load): "le", "de" would pull every text
         alike, and "aucun" alone reads negative."""
-        known = self._known
-        batch = {word for prep in prepared for word in prep.folded}
-        unseen = [word for word in batch if word not in known]
-        if unseen:
-            known = self._remember(batch, unseen)
         # The whole batch in a few C-level passes: every token's row (-1: none), kept unless negated.
         folded = list(chain.from_iterable(prep.folded for prep in prepared))
         lengths = np.fromiter(map(len, (prep.folded for prep in prepared)), dtype=np.int64, count=len(prepared))
-        rows = np.fromiter(map(known.get, folded, repeat(-1)), dtype=np.int64, count=len(folded))
+        rows = np.fromiter(map(self._known.get, folded, repeat(_UNSEEN)), dtype=np.int64, count=len(folded))
+        missing = rows == _UNSEEN
+        if missing.any():  # words not met lately: looked up in the table, then read again
+            unseen = list(dict.fromkeys(compress(folded, missing.tolist())))
+            known = self._remember(folded, unseen)
+            rows[missing] = np.fromiter(map(known.__getitem__, compress(folded, missing.tolist())),
+                                        dtype=np.int64, count=int(missing.sum()))
         negated = np.fromiter(chain.from_iterable(prep.negated for prep in prepared), dtype=bool, count=len(folded))
         keep = (rows >= 0) & ~negated
         owner = np.repeat(np.arange(len(prepared)), lengths)[keep]

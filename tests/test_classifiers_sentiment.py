@@ -247,3 +247,14 @@ def test_explanations_taken_in_numpy_are_those_of_the_term_by_term_loop(model: S
     fast = model.predict(prepared)
     monkeypatch.setattr(model, "_plain_word", np.zeros_like(model._plain_word))  # every row one by one
     assert model.predict(prepared) == fast
+
+
+def test_lexicon_rows_of_a_batch_are_the_rows_text_by_text() -> None:
+    from bench.bench_classify import texts
+
+    prepared = prepare_many(texts(2000)[::4] + ["", "!! ?? ! ? http://x.fr pas content", "pas mal du tout !!!",
+                                                "n'importe quoi, ce n'est pas terrible ni génial #ville"])
+    hits = [sentiment.lexicon_hits(p) for p in prepared]
+    expected = np.array([sentiment._lexicon_row(p, h) for p, h in zip(prepared, hits, strict=True)])
+    assert np.array_equal(sentiment._lexicon_rows(prepared, hits), expected)
+    assert sentiment._lexicon_rows([], []).shape == (0, len(sentiment.LEXICON_FEATURES))
