@@ -9,6 +9,12 @@ Data (all real except the hand-written file):
   often ordinary text is called abusive.
 - classifiers/data/abuse_train_fr.jsonl: hand-written hard cases (targets, obfuscation, counter-speech).
   classifiers/data/abuse_blind_fr.jsonl is never trained on: it measures threat and hostility.
+- classifiers/data/mlma_officials_fr.jsonl: our labels on the real MLMA tweets of dev and test that name a
+  politician or a public institution (a fixed word search, 16 + 21 tweets): whether each is abuse aimed
+  at them (hostile), by MLMA id. Nothing is fitted on them, but the test tweets were read before two
+  changes to classifiers/hostility.py (MODEL_ONLY_SCORE, officials' names as hashtags): before them, test
+  gave precision 26.7 (4/15), recall 80.0 (4/5). The eval's institution is the national one they talk
+  about (NATIONAL).
 
 Why these choices: MLMA was collected around identity-based hate, so alone it teaches "a tweet about a
 group is toxic"; ordinary tweets balance that, and the lexicon features carry the insults MLMA lacks.
@@ -39,6 +45,11 @@ DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
 DATA_DIR = Path(__file__).with_name("data")
 HANDWRITTEN_TRAIN = DATA_DIR / "abuse_train_fr.jsonl"
 HANDWRITTEN_BLIND = DATA_DIR / "abuse_blind_fr.jsonl"
+OFFICIALS_LABELS = DATA_DIR / "mlma_officials_fr.jsonl"
+# Who the MLMA tweets about politicians aim at, as a ministry's or the presidency's config would say it.
+NATIONAL = {"name": "République française",
+            "officials": ("Emmanuel Macron", "Marine Le Pen", "Jean-Luc Mélenchon", "Laurent Wauquiez"),
+            "targets": ["président", "chef du gouvernement"]}
 SEED = 13
 C = 1.0  # chosen on MLMA dev with the collection keywords masked (C 1: F1 83.5; C 2: 84.9 but "Les migrants arrivent à Calais" called abusive)
 DENSE_SCALE = 1.0
@@ -54,7 +65,7 @@ def load_mlma(data_root: Path | None = None) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     return [{"text": row["tweet"], "abusive": int(row["sentiment"].strip() != "normal"),
-             "labels": row["sentiment"].strip()} for row in rows]
+             "labels": row["sentiment"].strip(), "id": row.get("HITId", "")} for row in rows]
 
 
 def split_mlma(rows: list[dict[str, Any]], seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
@@ -295,10 +306,33 @@ def evaluate(data_root: Path | None = None, model_path: Path | None = None, seed
         label: prf([bool(row[label]) for row in blind], [bool(getattr(r, label)) for r in results])
         for label in ("abusive", "threat", "hostile")
     }
+    report["officials"] = _officials(parts, with_model)
     report["blind_errors"] = [
         row["text"] for row, r in zip(blind, results, strict=True)
         if any(bool(row[label]) != bool(getattr(r, label)) for label in ("abusive", "threat", "hostile"))
     ]
+    return report
+
+
+def _officials(parts: dict[str, list[dict[str, Any]]], detector: AbuseDetector) -> dict[str, Any]:
+    """Hostile on real tweets that name politicians (our labels, classifiers/data/mlma_officials_fr.jsonl),
+    per MLMA part, with the texts it gets wrong."""
+    from classifiers.hostility import HostilityClassifier, HostilityLexicon
+    from classifiers.lexicon import View
+    from classifiers.types import Institution
+
+    institution = Institution(name=NATIONAL["name"], officials=NATIONAL["officials"])
+    hostility = HostilityClassifier(HostilityLexicon.load(institution, extra_targets=NATIONAL["targets"]), detector)
+    texts = {row["id"]: row["text"] for part in parts.values() for row in part}
+    labels = read_jsonl(OFFICIALS_LABELS)
+    report: dict[str, Any] = {}
+    for split in ("dev", "test"):
+        rows = [row for row in labels if row["split"] == split and row["id"] in texts]
+        results = hostility.classify_many([View(p) for p in prepare_many([texts[row["id"]] for row in rows])])
+        truth = [bool(row["hostile"]) for row in rows]
+        report[split] = prf(truth, [r.hostile for r in results])
+        report[split]["errors"] = [texts[row["id"]] for row, r, t in zip(rows, results, truth, strict=True)
+                                   if r.hostile != t]
     return report
 
 

@@ -9,8 +9,10 @@ Who is aimed at comes from whole-word targets (classifiers/data/hostility_fr.tom
 « la mairie », « les élus », « le préfet », « le ministre »…, plus ClassifierSettings.hostility_targets),
 the officials' names in the institution's officials (full name or surname), the institution's name and
 its own accounts (a reply to @villederivebelle that insults "vous" insults the city hall). A target
-counts when it stands near the abusive words (HOSTILE_WINDOW tokens), or anywhere in a short text when
-the abuse was found by the learned model alone (it has no word position).
+counts when it stands near the abusive words (HOSTILE_WINDOW tokens). Abuse found by the learned model
+alone has no word position: it makes the text hostile only when the model is very sure (MODEL_ONLY_SCORE),
+because on real tweets that name politicians the model alone fires on criticism and on the corpus's own
+topics (« Wauquiez est un gauchiste par rapport à nous »: MLMA dev).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ INSTITUTION = "institution"
 # How far (tokens) a target may stand from the abusive words ("Benali, ce menteur" and "les élus de
 # cette ville sont tous des pourris").
 HOSTILE_WINDOW = 10
+# The abuse score (0.5 = the model's decision point) the model alone needs to make a naming text hostile.
+MODEL_ONLY_SCORE = 0.9
 
 
 @dataclass(slots=True)
@@ -67,6 +71,8 @@ class HostilityLexicon:
             parts = official.split()
             if len(parts) > 1 and len(parts[-1]) > 2:
                 entries.append(Entry(parts[-1], official))  # surname alone
+            # As hashtags too (« #macron est un adolescent attardé »), whatever their casing.
+            entries += [Entry(_hashtag(name), official) for name in {official, parts[-1]} if len(name) > 2]
         self.targets = PhraseLexicon(entries, on="words")
         self.handles = [fold(h.lstrip("@")) for h in own_accounts if h.strip("@ ")]
 
@@ -137,7 +143,7 @@ class HostilityClassifier:
             if start < 0:
                 near = True  # the institution's own account is addressed
             elif not abuse.spans:
-                near = True  # found by the model alone: no word position to compare
+                near = abuse.score >= MODEL_ONLY_SCORE  # found by the model alone: no word position
             else:
                 near = any(start - HOSTILE_WINDOW <= s_end and s_start <= end + HOSTILE_WINDOW
                            for s_start, s_end in abuse.spans)
@@ -174,6 +180,11 @@ class _Targets:
 
     def __getitem__(self, index: int) -> set[int]:
         return {i for _, start, end in self.of(index) if start >= 0 for i in range(start, end + 1)}
+
+
+def _hashtag(name: str) -> str:
+    """« Jean-Luc Mélenchon » → « #jeanlucmelenchon »: one lower-cased token, like the hashtags of a text."""
+    return "#" + "".join(c for c in fold(name).lower() if c.isalnum())
 
 
 def training_institution() -> Institution:

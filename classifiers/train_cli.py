@@ -60,6 +60,10 @@ def format_abuse(report: dict) -> str:
                  f"UMSAB val ({ordinary['flagged']}/{ordinary['n']})")
     for label, name in (("abusive", "abusif"), ("threat", "menace"), ("hostile", "hostile")):
         lines.append(_prf(f"{name}, jeu écrit à la main « aveugle »", report["blind"][label]))
+    for split, name in (("test", "test"), ("dev", "dev (mise au point)")):
+        lines.append(_prf(f"hostile, MLMA {name}, tweets nommant des politiques", report["officials"][split]))
+    lines.append("    (étiquettes « visé » posées par l'équipe sur des tweets réels, classifiers/data/"
+                 "mlma_officials_fr.jsonl ; échantillon très petit)")
     lines.append(f"  Seuil du modèle : {report['threshold']:.3f}")
     return "\n".join(lines)
 

@@ -135,3 +135,24 @@ def test_squash_keeps_source_positions():
 def test_odd_input_never_crashes(classifier, text):
     result = one(classifier, text)
     assert isinstance(result.abusive, bool)
+
+
+def test_abuse_found_by_the_model_alone_is_hostile_only_when_it_is_sure(classifier, monkeypatch):
+    """The model has no word position: a text naming an official that it finds barely abusive (real MLMA
+    dev tweet: criticism) is abusive, not hostile; a sure finding still is hostile."""
+    import classifiers.hostility as hostility
+    from classifiers.abuse import AbuseResult
+
+    view = View(prepare("Benali est un gauchiste par rapport à nous"))
+    named = classifier.targets(view)
+    barely = AbuseResult(abusive=True, score=0.57, terms=["gauchiste"])
+    assert named and not classifier._combine(barely, named).hostile
+    assert classifier._combine(barely, named).abusive
+    sure = AbuseResult(abusive=True, score=hostility.MODEL_ONLY_SCORE, terms=["gauchiste"])
+    assert classifier._combine(sure, named).targets == ["Karim Benali"]
+
+
+@pytest.mark.parametrize("text", ["#Benali est un crétin", "#karimbenali est un crétin", "#KarimBenali, crétin"])
+def test_an_officials_name_as_a_hashtag_names_them(classifier, text):
+    result = one(classifier, text)
+    assert result.hostile and result.targets == ["Karim Benali"], text

@@ -47,4 +47,5 @@ def test_eval_prints_every_label_on_held_out_parts_in_french(monkeypatch):
     assert result.exit_code == 0, result.output
     assert "abusif, MLMA test 15 % (+ modèle)" in result.output
     assert "menace, jeu écrit à la main « aveugle »" in result.output
+    assert "hostile, MLMA test, tweets nommant des politiques" in result.output
     assert "événements réservés" in result.output and "fausses alertes sur textes ordinaires" in result.output
