@@ -128,8 +128,9 @@ class HostilityClassifier:
         # Targets matter only where the abuse layer finds words (they weigh degrading words aimed at
         # someone) and where the text is abusive (who is aimed at): a few percent of texts.
         named = _Targets(self, views)
-        abuses = self.abuse.detect_many([view.prepared for view in views], named)
-        return [self._combine(abuse, named.of(k) if abuse.abusive else []) for k, abuse in enumerate(abuses)]
+        abuses = self.abuse.findings([view.prepared for view in views], named)
+        return [HostilityResult() if abuse is None else self._combine(abuse, named.of(k) if abuse.abusive else [])
+                for k, abuse in enumerate(abuses)]
 
     def _combine(self, abuse: AbuseResult, named: list[tuple[str, int, int]]) -> HostilityResult:
         result = HostilityResult(

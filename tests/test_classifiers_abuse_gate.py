@@ -103,3 +103,17 @@ def test_lazy_targets_give_what_eager_targets_give(texts, monkeypatch):
 
     assert [fields(r) for r in lazy] == [fields(r) for r in eager(views)]
     assert sum(r.hostile for r in lazy) > 20
+
+
+def test_findings_are_detect_many_with_none_for_empty_results(texts, detector):
+    from classifiers.abuse import AbuseResult
+
+    prepared = prepare_many(texts)
+    found = detector.findings(prepared)
+    full = detector.detect_many(prepared)
+    assert 100 < sum(r is None for r in found) < len(texts)  # an abuse-heavy corpus: a fifth is empty
+    for short, result in zip(found, full, strict=True):
+        if short is None:
+            assert fields(result) == fields(AbuseResult(second_person=result.second_person))
+        else:
+            assert fields(short) == fields(result)
