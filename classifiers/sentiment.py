@@ -20,7 +20,7 @@ import sys
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
@@ -320,6 +320,21 @@ class _TfIdfBlock:
             self._grams = _GramTable(self.vocabulary, low, high)
         return self._grams.ids(docs)
 
+    def word_index(self) -> _WordIndex:
+        """The lookup tables of key_ids (built once)."""
+        if self._words is None:
+            self._words = _WordIndex(self.vocabulary)
+        return self._words
+
+    def char_ids_and_codes(self, flat: list[str], doc_tokens: np.ndarray, low: int, high: int,
+                           codes: Callable[[str], tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """char_ids() of docs given as their tokens concatenated (`flat`) and their token counts, plus each
+        token's `codes` (two numbers per token, remembered with its n-grams: one dict lookup serves both)."""
+        grams = self._grams
+        if grams is None or grams.codes != codes:
+            grams = self._grams = _GramTable(self.vocabulary, low, high, codes)
+        return grams.gather(flat, doc_tokens)
+
 
 def _flatten(docs: Sequence[list[str]], separator: str | None = None) -> tuple[list[str], np.ndarray]:
     """Every doc's tokens in one list (with `separator` after each doc) and the doc lengths."""
@@ -364,6 +379,31 @@ class _WordIndex:
         self.pair_codes = codes[order]
         self.pair_cols = np.array([col for _, _, col in pairs], dtype=np.int64)[order]
 
+    def codes_of(self, token: str) -> tuple[int, int]:
+        """The packed numbers of a folded token as it is and inside a negation scope ("NEG_" before it)."""
+        packed = self.packed
+        return packed.get(token, 0), packed.get("NEG_" + token, 0)
+
+    def ids_of_codes(self, codes: np.ndarray, lengths: np.ndarray, bigrams: bool) -> tuple[np.ndarray, np.ndarray]:
+        """ids() of docs given as their marked tokens' packed numbers, concatenated, and their lengths."""
+        n_docs = len(lengths)
+        doc_of = np.repeat(np.arange(n_docs), lengths)
+        unigram = (codes >> self._SHIFT) - 1
+        found = unigram >= 0
+        rows, cols = [doc_of[found]], [unigram[found]]
+        if bigrams and len(self.pair_codes) and len(codes) > 1:
+            word = (codes & ((1 << self._SHIFT) - 1)) - 1
+            first, second = word[:-1], word[1:]
+            both = (first >= 0) & (second >= 0) & (doc_of[:-1] == doc_of[1:])  # no bigram across two docs
+            wanted = first[both] * self.n_ids + second[both]
+            at = np.minimum(np.searchsorted(self.pair_codes, wanted), len(self.pair_codes) - 1)
+            hit = self.pair_codes[at] == wanted
+            rows.append(doc_of[:-1][both][hit])
+            cols.append(self.pair_cols[at[hit]])
+        row_of = np.concatenate(rows)
+        order = np.argsort(row_of, kind="stable")
+        return np.concatenate(cols)[order], np.bincount(row_of, minlength=n_docs)
+
     def ids(self, docs: Sequence[list[str]], bigrams: bool) -> tuple[np.ndarray, np.ndarray]:
         # "" is never a token: it separates docs, so no bigram spans two of them.
         flat, lengths = _flatten(docs, "")
@@ -393,10 +433,12 @@ class _GramTable(dict):
 
     LIMIT = 100_000
 
-    def __init__(self, vocabulary: dict[str, int], low: int, high: int) -> None:
+    def __init__(self, vocabulary: dict[str, int], low: int, high: int,
+                 codes: Callable[[str], tuple[int, int]] | None = None) -> None:
         super().__init__()
         self.vocabulary = vocabulary
         self.low, self.high = low, high
+        self.codes = codes  # two more numbers remembered per token (see _TfIdfBlock.char_ids_and_codes)
         self.lock = threading.Lock()
         self._clear()
 
@@ -404,6 +446,7 @@ class _GramTable(dict):
         self.clear()
         self.starts = np.zeros(1024, dtype=np.int64)
         self.lengths = np.zeros(1024, dtype=np.int64)
+        self.token_codes = np.zeros((1024, 2), dtype=np.int64)
         self.grams = np.zeros(16_384, dtype=np.int64)
         self.used = 0  # how much of `grams` is filled
 
@@ -414,6 +457,9 @@ class _GramTable(dict):
         if slot == len(self.starts):
             self.starts = np.resize(self.starts, 2 * slot)
             self.lengths = np.resize(self.lengths, 2 * slot)
+            self.token_codes = np.resize(self.token_codes, (2 * slot, 2))
+        if self.codes is not None:
+            self.token_codes[slot] = self.codes(token)
         end = self.used + len(ids)
         if end > len(self.grams):
             self.grams = np.resize(self.grams, max(2 * len(self.grams), end))
@@ -425,16 +471,23 @@ class _GramTable(dict):
 
     def ids(self, docs: Sequence[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         flat, doc_tokens = _flatten(docs)
+        ids, lengths, _ = self.gather(flat, doc_tokens)
+        return ids, lengths
+
+    def gather(self, flat: list[str], doc_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(n-gram columns, how many per doc, each token's two codes) of docs given as their tokens
+        concatenated and their token counts."""
         with self.lock:
             if len(self) > self.LIMIT:
                 self._clear()
             slots = np.fromiter(map(self.__getitem__, flat), dtype=np.int64, count=len(flat))
             starts, lengths, grams = self.starts[slots], self.lengths[slots], self.grams
+            codes = self.token_codes[slots]
         ends = np.cumsum(lengths)
         # Position k of token t reads grams[starts[t] + k]: one arange shifted token by token.
         where = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - lengths), lengths)
         token_ends = np.concatenate(([0], ends))[np.cumsum(doc_tokens)]
-        return grams[where], np.diff(np.concatenate(([0], token_ends)))
+        return grams[where], np.diff(np.concatenate(([0], token_ends))), codes
 
 
 @dataclass(slots=True)
@@ -542,12 +595,26 @@ class SentimentFeatures:
         dense arrays (every row has them), made sparse only by _joined: the model's scores are read from the
         blocks as they are (SentimentModel._proba_of)."""
         cfg = self.config
-        blocks: dict[str, sp.csr_matrix] = {}
-        if self.word_block is not None:
+        blocks: dict[str, Any] = {}
+        if (self.word_block is not None and self.char_block is not None and not cfg.use_stems
+                and not cfg.char_content_only and not cfg.char_neg):
+            # Both blocks read the folded tokens: one lookup per token gives its n-grams and its word
+            # numbers (as it is and negated), instead of marking, flattening and looking up the words apart.
+            low, high = cfg.char_range
+            flat = list(chain.from_iterable(p.folded for p in prepared))
+            n_tokens = np.fromiter(map(len, (p.folded for p in prepared)), dtype=np.int64, count=len(prepared))
+            words = self.word_block.word_index()
+            gram_ids, gram_lengths, codes = self.char_block.char_ids_and_codes(flat, n_tokens, low, high,
+                                                                               words.codes_of)
+            negated = np.fromiter(chain.from_iterable(p.negated for p in prepared), dtype=bool, count=len(flat))
+            ids, lengths = words.ids_of_codes(np.where(negated, codes[:, 1], codes[:, 0]), n_tokens, cfg.bigrams)
+            blocks["words"] = self.word_block.matrix(ids, lengths, cfg.word_weight)
+            blocks["chars"] = self.char_block.matrix(gram_ids, gram_lengths, cfg.char_weight)
+        elif self.word_block is not None:
             docs = [_marked(p, cfg.use_stems) for p in prepared]
             ids, lengths = self.word_block.key_ids(docs, cfg.bigrams)
             blocks["words"] = self.word_block.matrix(ids, lengths, cfg.word_weight)
-        if self.char_block is not None:
+        if self.char_block is not None and "chars" not in blocks:
             low, high = cfg.char_range
             ids, lengths = self.char_block.char_ids(self._char_docs(prepared), low, high)
             blocks["chars"] = self.char_block.matrix(ids, lengths, cfg.char_weight)

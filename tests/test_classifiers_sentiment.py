@@ -258,3 +258,22 @@ def test_lexicon_rows_of_a_batch_are_the_rows_text_by_text() -> None:
     expected = np.array([sentiment._lexicon_row(p, h) for p, h in zip(prepared, hits, strict=True)])
     assert np.array_equal(sentiment._lexicon_rows(prepared, hits), expected)
     assert sentiment._lexicon_rows([], []).shape == (0, len(sentiment.LEXICON_FEATURES))
+
+
+def test_one_token_lookup_for_both_blocks_gives_the_blocks_looked_up_apart(model: SentimentModel) -> None:
+    from bench.bench_classify import texts
+
+    features = model.features
+    prepared = prepare_many(texts(3000)[::2] + ["", "pas mal du tout", "ce n'est pas terrible, pas content",
+                                                "jamais plus rien", "a a a a"])
+    blocks = features.blocks(prepared)
+    docs = [sentiment._marked(p, False) for p in prepared]
+    words = features.word_block.matrix(*features.word_block.key_ids(docs, True), features.config.word_weight)
+    chars = sentiment._TfIdfBlock.__new__(sentiment._TfIdfBlock)  # a copy of the block with its own tables
+    chars.__setstate__(features.char_block.__getstate__())
+    low, high = features.config.char_range
+    expected = chars.matrix(*chars.char_ids([p.folded for p in prepared], low, high), features.config.char_weight)
+    for got, want in ((blocks["words"], words), (blocks["chars"], expected)):
+        assert got.shape == want.shape
+        for name in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(got, name), getattr(want, name))
