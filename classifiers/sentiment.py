@@ -712,6 +712,26 @@ class _Describer:
         return tuple(dict.fromkeys(hit_text(prep, i, length) for i, _, length in hits))
 
 
+# _hit_terms' lists: 0 the positive hits, 1 the negative ones, 2 all (see _Describer.terms).
+_HIT_KINDS = {"lex:pos": 0, "lex:pos>neg": 0, "lex:neg": 1, "lex:neg>pos": 1, "lex:balance": 2}
+
+
+def _hit_terms(prep: Prepared, hits: list[tuple[int, float, int]]) -> tuple[tuple[str, ...], ...]:
+    """The readable terms _Describer.terms gives for the positive, negative and all lexicon sums of a text,
+    built at once (each hit written out once, not once per sum a row's candidates name)."""
+    if len(hits) == 1:  # most texts with a hit: no order, no dedupe
+        i, weight, length = hits[0]
+        term = hit_text(prep, i, length)
+        one = (term,) if _readable(term) else ()
+        return (one, (), one) if weight > 0 else ((), one, one) if weight < 0 else ((), (), one)
+    ordered = sorted(hits, key=lambda hit: -abs(hit[1]))
+    readable = [(term, weight) for term, weight in
+                [(hit_text(prep, i, length), weight) for i, weight, length in ordered] if _readable(term)]
+    return (tuple(dict.fromkeys([term for term, weight in readable if weight > 0])),
+            tuple(dict.fromkeys([term for term, weight in readable if weight < 0])),
+            tuple(dict.fromkeys([term for term, _ in readable])))
+
+
 @lru_cache(maxsize=50_000)
 def _readable(term: str) -> bool:
     """Worth showing a person: has a letter, digit or emoji, is not only stop words, and holds no
@@ -781,6 +801,12 @@ class SentimentModel:
         self._surfaces = np.array(features.word_surfaces, dtype=object)
         self._plain_word = np.zeros(len(self._explainable), dtype=bool)
         self._plain_word[: features.n_word] = [shared[surface] == 1 for surface in features.word_surfaces]
+        # Per column, which of _hit_terms' lists describes it (-1: none), as _Describer.terms reads them.
+        self._lexicon_kinds = [-1] * len(self._explainable)
+        if features.config.lexicon:
+            start = features.n_word + features.n_char
+            for offset, name in enumerate(LEXICON_FEATURES):
+                self._lexicon_kinds[start + offset] = _HIT_KINDS.get(name, -1)
         # Per word-vector row, how much the word alone pushes towards each class (explains the vector block).
         self._word_push: np.ndarray | None = None
         if self._push is not None and features.config.vectors:
@@ -944,8 +970,9 @@ class SentimentModel:
                 out[row] = words[first:last]
         n_word = features.n_word
         surfaces = features.word_surfaces
+        lexicon_kinds = self._lexicon_kinds
         last_row = -1
-        describer = None
+        described: tuple[tuple[str, ...], ...] = ()
         for row, col in zip(row_of[slow].tolist(), cols[slow].tolist(), strict=True):
             terms = out[row]
             if len(terms) >= 5:
@@ -955,12 +982,15 @@ class SentimentModel:
                 if term not in terms:
                     terms.append(term)
                 continue
+            kind = lexicon_kinds[col]
+            if kind < 0:  # not a lexicon sum: nothing to describe (_Describer.terms gives ())
+                continue
             if row != last_row:
                 last_row = row
-                describer = _Describer(features, prepared[row], hits[row] if hits is not None else None)
-            assert describer is not None
-            for term in describer.terms(col):
-                if term not in terms and _readable(term):
+                prep = prepared[row]
+                described = _hit_terms(prep, hits[row] if hits is not None else lexicon_hits(prep))
+            for term in described[kind]:
+                if term not in terms:
                     terms.append(term)
             del terms[5:]
         if self._word_push is not None and found is not None:

@@ -277,3 +277,19 @@ def test_one_token_lookup_for_both_blocks_gives_the_blocks_looked_up_apart(model
         assert got.shape == want.shape
         for name in ("indptr", "indices", "data"):
             assert np.array_equal(getattr(got, name), getattr(want, name))
+
+
+def test_hit_terms_are_what_the_describer_gives_each_lexicon_sum(model: SentimentModel) -> None:
+    from bench.bench_classify import texts
+
+    features = model.features
+    start = features.n_word + features.n_char
+    prepared = prepare_many(texts(3000)[::3] + ["pas mal mais nul et pas content", "super super génial nul"])
+    for prep in prepared:
+        hits = sentiment.lexicon_hits(prep)
+        described = sentiment._hit_terms(prep, hits)
+        describer = features.describer(prep, hits)
+        for offset, name in enumerate(sentiment.LEXICON_FEATURES):
+            kind = sentiment._HIT_KINDS.get(name)
+            want = tuple(t for t in describer.terms(start + offset) if sentiment._readable(t))
+            assert (described[kind] if kind is not None else ()) == want, (prep.text, name)
