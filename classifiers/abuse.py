@@ -421,7 +421,7 @@ class AbuseDetector:
         folded = sq.folded
         result = AbuseResult()
         result.second_person = not _SECOND_PERSON.isdisjoint(folded)
-        matches = lex.terms.match(view)
+        matches = [m for m in lex.terms.match(view) if not _reflexive_verb(m, folded)]
         threats = lex.threats.match(view) + self._threat_verbs(view)
         if not matches and not threats:
             return result, sq
@@ -640,6 +640,12 @@ def model_terms(model: dict[str, Any], squashed: Prepared, limit: int = 3) -> li
         if weight > 0 and token not in scored:
             scored[token] = weight
     return [t for t, _ in sorted(scored.items(), key=lambda item: -item[1])[:limit]]
+
+
+def _reflexive_verb(match: Match, words: list[str]) -> bool:
+    """A one-word term right after « s' » is a verb, not an insult: « il s'attarde sur des futilités »
+    (real MLMA dev and test tweets) is not « attardé »."""
+    return match.start == match.end and match.start > 0 and words[match.start - 1] == "s'"
 
 
 def _opens_noun_clause(cue: Match, words: list[str]) -> bool:

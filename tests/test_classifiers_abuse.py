@@ -156,3 +156,11 @@ def test_abuse_found_by_the_model_alone_is_hostile_only_when_it_is_sure(classifi
 def test_an_officials_name_as_a_hashtag_names_them(classifier, text):
     result = one(classifier, text)
     assert result.hostile and result.targets == ["Karim Benali"], text
+
+
+@pytest.mark.parametrize("text", ["Le gouvernement s'attarde sur des futilités", "il s'attarde au café"])
+def test_a_term_read_as_a_reflexive_verb_is_not_an_insult(classifier, text):
+    """« s'attarde » (to linger, real MLMA tweets) folds to the insult « attardé »: after « s' » it is a verb."""
+    result = one(classifier, text)
+    assert not result.abusive and not result.hostile, text
+    assert one(classifier, "Le gouvernement est un ramassis d'attardés").abusive
