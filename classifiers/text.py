@@ -157,9 +157,11 @@ class Memo(dict):
     """A bounded memo of a pure function of one string, read with ``map(memo.__getitem__, keys)`` at C
     speed (a miss calls the function once). Why: the same words come back in every batch, and a dict
     lookup is several times cheaper than tokenising, folding or stemming them again. A miss empties it
-    first when it is full: a long-running daemon sees new words forever."""
+    first when it is full: a long-running daemon sees new words forever. Keys longer than MAX_KEY
+    characters (a megabyte without a space) are computed every time, never held."""
 
     __slots__ = ("function", "limit")
+    MAX_KEY = 200
 
     def __init__(self, function: Callable[[str], Any], limit: int) -> None:
         super().__init__()
@@ -167,6 +169,8 @@ class Memo(dict):
         self.limit = limit
 
     def __missing__(self, key: str) -> Any:
+        if len(key) > self.MAX_KEY:
+            return self.function(key)
         if len(self) >= self.limit:
             self.clear()
         value = self[key] = self.function(key)

@@ -162,3 +162,11 @@ def test_memo_is_bounded() -> None:
     assert len(memo) == 3
     assert memo["d"] == "D" and len(memo) == 1  # full: emptied before the new word
     assert memo["d"] == "D" and memo["e"] == "E" and len(memo) == 2
+    huge = "x" * (Memo.MAX_KEY + 1)
+    assert memo[huge] == huge.upper() and huge not in memo  # computed, never held
+
+
+def test_a_huge_text_without_spaces_is_read_and_not_held() -> None:
+    text = "éabc" * 250_000  # 1 MB, one word (no letter three times in a row to squeeze)
+    assert prepare(text).tokens == [text]
+    assert all(text not in memo for memo in (text_module._CHUNKS, text_module._FOLDED, text_module._STEMS))
