@@ -327,9 +327,10 @@ class _TfIdfBlock:
         return self._words
 
     def char_ids_and_codes(self, flat: list[str], doc_tokens: np.ndarray, low: int, high: int,
-                           codes: Callable[[str], tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                           codes: Callable[[str], tuple[int, int, int]]
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """char_ids() of docs given as their tokens concatenated (`flat`) and their token counts, plus each
-        token's `codes` (two numbers per token, remembered with its n-grams: one dict lookup serves both)."""
+        token's `codes` (three numbers per token, remembered with its n-grams: one dict lookup serves all)."""
         grams = self._grams
         if grams is None or grams.codes != codes:
             grams = self._grams = _GramTable(self.vocabulary, low, high, codes)
@@ -372,6 +373,7 @@ class _WordIndex:
                     ids.setdefault(part, len(ids))
                 pairs.append((parts[0], parts[1], col))
         self.n_ids = max(len(ids), 1)
+        self.vectors: wordvec.WordVectors | None = None  # set by SentimentFeatures when it reads vectors
         self.packed = {word: ((unigrams.get(word, -1) + 1) << self._SHIFT) | (ids.get(word, -1) + 1)
                        for word in unigrams.keys() | ids.keys()}
         codes = np.array([ids[a] * self.n_ids + ids[b] for a, b, _ in pairs], dtype=np.int64)
@@ -379,10 +381,12 @@ class _WordIndex:
         self.pair_codes = codes[order]
         self.pair_cols = np.array([col for _, _, col in pairs], dtype=np.int64)[order]
 
-    def codes_of(self, token: str) -> tuple[int, int]:
-        """The packed numbers of a folded token as it is and inside a negation scope ("NEG_" before it)."""
+    def codes_of(self, token: str) -> tuple[int, int, int]:
+        """The packed numbers of a folded token as it is and inside a negation scope ("NEG_" before it), and
+        its word-vector row (-1: none, or no vectors: see `vectors`)."""
         packed = self.packed
-        return packed.get(token, 0), packed.get("NEG_" + token, 0)
+        row = self.vectors.find(token) if self.vectors is not None else -1
+        return packed.get(token, 0), packed.get("NEG_" + token, 0), row
 
     def ids_of_codes(self, codes: np.ndarray, lengths: np.ndarray, bigrams: bool) -> tuple[np.ndarray, np.ndarray]:
         """ids() of docs given as their marked tokens' packed numbers, concatenated, and their lengths."""
@@ -434,11 +438,11 @@ class _GramTable(dict):
     LIMIT = 100_000
 
     def __init__(self, vocabulary: dict[str, int], low: int, high: int,
-                 codes: Callable[[str], tuple[int, int]] | None = None) -> None:
+                 codes: Callable[[str], tuple[int, int, int]] | None = None) -> None:
         super().__init__()
         self.vocabulary = vocabulary
         self.low, self.high = low, high
-        self.codes = codes  # two more numbers remembered per token (see _TfIdfBlock.char_ids_and_codes)
+        self.codes = codes  # three more numbers remembered per token (see _TfIdfBlock.char_ids_and_codes)
         self.lock = threading.Lock()
         self._clear()
 
@@ -446,7 +450,7 @@ class _GramTable(dict):
         self.clear()
         self.starts = np.zeros(1024, dtype=np.int64)
         self.lengths = np.zeros(1024, dtype=np.int64)
-        self.token_codes = np.zeros((1024, 2), dtype=np.int64)
+        self.token_codes = np.zeros((1024, 3), dtype=np.int64)
         self.grams = np.zeros(16_384, dtype=np.int64)
         self.used = 0  # how much of `grams` is filled
 
@@ -457,7 +461,7 @@ class _GramTable(dict):
         if slot == len(self.starts):
             self.starts = np.resize(self.starts, 2 * slot)
             self.lengths = np.resize(self.lengths, 2 * slot)
-            self.token_codes = np.resize(self.token_codes, (2 * slot, 2))
+            self.token_codes = np.resize(self.token_codes, (2 * slot, 3))
         if self.codes is not None:
             self.token_codes[slot] = self.codes(token)
         end = self.used + len(ids)
@@ -475,7 +479,7 @@ class _GramTable(dict):
         return ids, lengths
 
     def gather(self, flat: list[str], doc_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(n-gram columns, how many per doc, each token's two codes) of docs given as their tokens
+        """(n-gram columns, how many per doc, each token's three codes) of docs given as their tokens
         concatenated and their token counts."""
         with self.lock:
             if len(self) > self.LIMIT:
@@ -590,8 +594,15 @@ class SentimentFeatures:
 
     def blocks(self, prepared: Sequence[Prepared], found: wordvec.Lookup | None = None,
                hits: Sequence[list[tuple[int, float, int]]] | None = None) -> dict[str, Any]:
-        """transform()'s blocks by name, before they are joined (`hits`: each text's lexicon_hits, when
-        the caller already has them). Words and chars are CSR matrices; the lexicon and vector blocks are
+        """See blocks_and_lookup (this is its first half)."""
+        return self.blocks_and_lookup(prepared, found, hits)[0]
+
+    def blocks_and_lookup(self, prepared: Sequence[Prepared], found: wordvec.Lookup | None = None,
+                          hits: Sequence[list[tuple[int, float, int]]] | None = None
+                          ) -> tuple[dict[str, Any], wordvec.Lookup | None]:
+        """transform()'s blocks by name, before they are joined, and the batch's word-vector lookup (None
+        without vectors; `found`, `hits`: the lookup and each text's lexicon_hits, when the caller already
+        has them). Words and chars are CSR matrices; the lexicon and vector blocks are
         dense arrays (every row has them), made sparse only by _joined: the model's scores are read from the
         blocks as they are (SentimentModel._proba_of)."""
         cfg = self.config
@@ -604,10 +615,14 @@ class SentimentFeatures:
             flat = list(chain.from_iterable(p.folded for p in prepared))
             n_tokens = np.fromiter(map(len, (p.folded for p in prepared)), dtype=np.int64, count=len(prepared))
             words = self.word_block.word_index()
+            if cfg.vectors and words.vectors is None:  # the token table remembers word-vector rows too
+                words.vectors = wordvec.load()
             gram_ids, gram_lengths, codes = self.char_block.char_ids_and_codes(flat, n_tokens, low, high,
                                                                                words.codes_of)
             negated = np.fromiter(chain.from_iterable(p.negated for p in prepared), dtype=bool, count=len(flat))
             ids, lengths = words.ids_of_codes(np.where(negated, codes[:, 1], codes[:, 0]), n_tokens, cfg.bigrams)
+            if cfg.vectors and found is None:
+                found = wordvec.Lookup.of(codes[:, 2], n_tokens, negated)
             blocks["words"] = self.word_block.matrix(ids, lengths, cfg.word_weight)
             blocks["chars"] = self.char_block.matrix(gram_ids, gram_lengths, cfg.char_weight)
         elif self.word_block is not None:
@@ -623,8 +638,10 @@ class SentimentFeatures:
                 hits = [lexicon_hits(p) for p in prepared]
             blocks["lexicon"] = _lexicon_rows(prepared, hits) * cfg.lexicon_weight
         if cfg.vectors:
+            if found is None:
+                found = wordvec.load().lookup(prepared)
             blocks["vectors"] = wordvec.load().mean_vectors(prepared, found) * cfg.vector_weight
-        return blocks
+        return blocks, found
 
     def describer(self, prep: Prepared, hits: list[tuple[int, float, int]] | None = None) -> _Describer:
         """Maps this text's columns back to readable terms (work done lazily, once per text)."""
@@ -864,10 +881,9 @@ class SentimentModel:
         """(label, its probability, {label: probability}, up to 5 readable terms pushing towards it)."""
         if not prepared:
             return []
-        found = wordvec.load().lookup(prepared) if self.features.config.vectors else None
         # Computed once per text: the lexicon block, the cues and the explanations all read them.
         hits = [lexicon_hits(p) for p in prepared]
-        blocks = self.features.blocks(prepared, found, hits)
+        blocks, found = self.features.blocks_and_lookup(prepared, None, hits)
         proba = self._proba_of(blocks, len(prepared))
         cue_terms = self._apply_cues(prepared, proba, hits)
         best = proba.argmax(axis=1)

@@ -91,11 +91,17 @@ class WordVectors:
             rows[missing] = np.fromiter(map(known.__getitem__, compress(folded, missing.tolist())),
                                         dtype=np.int64, count=int(missing.sum()))
         negated = np.fromiter(chain.from_iterable(prep.negated for prep in prepared), dtype=bool, count=len(folded))
-        keep = (rows >= 0) & ~negated
-        owner = np.repeat(np.arange(len(prepared)), lengths)[keep]
-        starts = np.concatenate(([0], np.cumsum(lengths)))
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=len(prepared)))))
-        return Lookup(rows[keep], indptr, np.flatnonzero(keep) - starts[owner])
+        return Lookup.of(rows, lengths, negated)
+
+    def find(self, word: str) -> int:
+        """The table row of one folded word, -1 when it is not in the table; for callers that remember the
+        answer themselves (nothing is added to the memo of rows)."""
+        row = self._known.get(word)
+        if row is not None:
+            return row
+        hashes = _hashes_of([word])
+        at = min(int(np.searchsorted(self._hashes, hashes[0])), len(self._hashes) - 1)
+        return int(self._rows[at]) if self._hashes[at] == hashes[0] else -1
 
     def mean_vectors(self, prepared: Sequence[Prepared], found: Lookup | None = None) -> np.ndarray:
         """One l2-normalised row per text: the mean vector of its content words (zeros when none known).
@@ -119,6 +125,15 @@ class Lookup(NamedTuple):
     rows: np.ndarray
     indptr: np.ndarray
     positions: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray, lengths: np.ndarray, negated: np.ndarray) -> Lookup:
+        """From every token's row (-1: none), the texts' token counts and the tokens' negation marks."""
+        keep = (rows >= 0) & ~negated
+        owner = np.repeat(np.arange(len(lengths)), lengths)[keep]
+        starts = np.concatenate(([0], np.cumsum(lengths)))
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=len(lengths)))))
+        return cls(rows[keep], indptr, np.flatnonzero(keep) - starts[owner])
 
 
 def _hashes_of(words: list[str]) -> np.ndarray:

@@ -293,3 +293,16 @@ def test_hit_terms_are_what_the_describer_gives_each_lexicon_sum(model: Sentimen
             kind = sentiment._HIT_KINDS.get(name)
             want = tuple(t for t in describer.terms(start + offset) if sentiment._readable(t))
             assert (described[kind] if kind is not None else ()) == want, (prep.text, name)
+
+
+def test_word_vector_rows_from_the_token_table_are_the_lookup_s(model: SentimentModel) -> None:
+    from bench.bench_classify import texts
+    from classifiers import wordvec
+
+    prepared = prepare_many(texts(2000)[::2] + ["", "pas content du tout", "exécrable zzzqx"])
+    _, found = model.features.blocks_and_lookup(prepared)
+    expected = wordvec.load().lookup(prepared)
+    for got, want in zip(found, expected, strict=True):
+        assert np.array_equal(got, want)
+    table = wordvec.load()
+    assert [table.find(w) for w in ("content", "zzzqx")] == [table.row_of("content"), -1]
