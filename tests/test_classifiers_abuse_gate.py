@@ -117,3 +117,14 @@ def test_findings_are_detect_many_with_none_for_empty_results(texts, detector):
             assert fields(result) == fields(AbuseResult(second_person=result.second_person))
         else:
             assert fields(short) == fields(result)
+
+
+@pytest.mark.parametrize("rows", [(0, 1), (3, 40), (0, 300)])
+def test_model_proba_read_by_blocks_is_predict_proba_of_the_matrix(texts, detector, rows):
+    from classifiers.abuse import model_matrix, model_proba
+
+    model = detector.model
+    pairs = [detector.lexicon_result(p) for p in prepare_many(texts[rows[0] : rows[1]])]
+    squashed, results = [sq for _, sq in pairs], [r for r, _ in pairs]
+    expected = model["classifier"].predict_proba(model_matrix(model, squashed, results))[:, 1].tolist()
+    assert model_proba(model, squashed, results) == expected
