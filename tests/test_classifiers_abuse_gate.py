@@ -21,7 +21,7 @@ TRICKY = [
     "Le centre-ville est fermé cet après-midi", "a b c d", "a . . b . c", "l'ex-maire est un v*leur",
     "Vous êtes des rats", "ce ne sont pas des rats", "il m'a traité de connard", "Je vais tuer les élus",
     "Tuer les élus.", "on sait où tu habites", "Madame la maire, démissionnez, vous êtes une incompétente !",
-    "espèce de c.o.n", "Benali, ce menteur", "@villederivebelle vous êtes nuls", "troooop bieeeen",
+    "espèce de c.o.n", "ж ы ф", "α . β . γ", "q w e r t y", "Benali, ce menteur", "@villederivebelle vous êtes nuls", "troooop bieeeen",
 ]
 
 
