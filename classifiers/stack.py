@@ -97,11 +97,12 @@ class ClassifierStack:
                     sentiments[i] = value
         topics = self.topics.classify_many(views)
         hostility = self.hostility.classify_many(views)
-        crisis = self.crisis.locate_many(views)
+        located = self.crisis.locate_many(views)
         results: list[Classification] = []
         for (label, proba, probas, terms), topic, hostile, (crises, abroad) in zip(
-            sentiments, topics, hostility, crisis, strict=True
+            sentiments, topics, hostility, located, strict=True
         ):
+            crisis, crisis_abroad = self._where(crises, abroad) if abroad else (crises, [])
             results.append(
                 Classification(
                     sentiment=label,
@@ -119,17 +120,17 @@ class ClassifierStack:
                     hostility_score=float(hostile.score),
                     hostility_terms=hostile.terms,
                     hostility_targets=hostile.targets,
-                    **self._where(crises, abroad),
+                    crisis=crisis,
+                    crisis_abroad=crisis_abroad,
                 )
             )
         return results
 
-    def _where(self, crises: list[Label], abroad: list[str]) -> dict[str, list[Label]]:
-        """Crises abroad go apart with their places among their words, unless the institution counts them."""
-        if not abroad:
-            return {"crisis": crises}
+    def _where(self, crises: list[Label], abroad: list[str]) -> tuple[list[Label], list[Label]]:
+        """(crisis, crisis_abroad) of a text located abroad: its crises go apart with their places among
+        their words, unless the institution counts them."""
         located = [Label(c.name, c.score, [*c.terms, *abroad]) for c in crises]
-        return {"crisis": located} if self.crisis.count_abroad else {"crisis_abroad": located}
+        return (located, []) if self.crisis.count_abroad else ([], located)
 
 
 def _load_sentiment(model_dir: Path | None) -> Any | None:
