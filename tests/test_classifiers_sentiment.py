@@ -306,3 +306,16 @@ def test_word_vector_rows_from_the_token_table_are_the_lookup_s(model: Sentiment
         assert np.array_equal(got, want)
     table = wordvec.load()
     assert [table.find(w) for w in ("content", "zzzqx")] == [table.row_of("content"), -1]
+
+
+def test_counts_by_scipy_s_routines_are_the_matrix_methods_counts() -> None:
+    rng = np.random.default_rng(11)
+    for n_rows, n_cols, per_row in ((500, 20_000, 200), (3, 10, 0), (0, 5, 0), (40, 7, 30)):
+        lengths = rng.integers(0, per_row + 1, size=n_rows)
+        cols = rng.integers(0, n_cols, size=int(lengths.sum()))
+        got = sentiment._counts(cols, lengths, n_cols)
+        want = sentiment._counts_by_scipy(cols, lengths, n_cols)
+        assert got.shape == want.shape
+        for name in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(got, name), getattr(want, name))
+            assert getattr(got, name).dtype == getattr(want, name).dtype
