@@ -326,11 +326,16 @@ class AbuseLexicon:
 
 
 def _rarest_keys(phrases: list[tuple[str, ...]]) -> list[str]:
-    """For each phrase, the key least likely to be in a text: not a function word, in the fewest phrases
-    (a frame such as "espèce de" is in dozens, the noun after it in a few), the longest, the first of
-    equals. Any key would be correct (AbuseLexicon.could_match); this one lets fewer texts through."""
+    """For each phrase, the key least likely to be in a text: not a function word, a negator or a word of
+    one or two letters ("pas des humains": "humains"), in the fewest phrases (a frame such as "espèce de"
+    is in dozens, the noun after it in a few), the longest, the first of equals. Any key would be correct
+    (AbuseLexicon.could_match); this one lets fewer texts through."""
     count = Counter(k for keys in phrases for k in set(keys))
-    return [min(keys, key=lambda k: (k in STOPWORDS or k in SKIP, count[k], -len(k))) for keys in phrases]
+
+    def rank(key: str) -> tuple[bool, int, int]:
+        return key in STOPWORDS or key in SKIP or key in NEGATORS or len(key) < 3, count[key], -len(key)
+
+    return [min(keys, key=rank) for keys in phrases]
 
 
 @lru_cache(maxsize=20_000)
