@@ -12,10 +12,25 @@ from typing import Any
 
 import numpy as np
 
-try:  # the routine behind scipy's CSR @ dense product; it adds into the output it is given
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a scipy that moved it: decision_of_blocks then joins the blocks
-    _csr_matvecs = None
+
+def _private_matvecs() -> Any:
+    """scipy's private csr_matvecs (the routine behind CSR @ dense; it adds into the output it is given),
+    if it still is what decision_of_blocks assumes: checked once on a small product against the public
+    one. None otherwise (a scipy that moved or changed it): decision_of_blocks then joins the blocks."""
+    try:
+        import scipy.sparse as sp
+        from scipy.sparse._sparsetools import csr_matvecs
+
+        matrix = sp.random(6, 9, density=0.4, format="csr", random_state=3)
+        weights = np.random.default_rng(3).standard_normal((9, 3))
+        out = np.zeros((6, 3))
+        csr_matvecs(6, 9, 3, matrix.indptr, matrix.indices, matrix.data, weights.ravel(), out.ravel())
+        return csr_matvecs if np.array_equal(out, matrix @ weights) else None
+    except Exception:  # noqa: BLE001 - any surprise means: do not use it
+        return None
+
+
+_csr_matvecs = _private_matvecs()
 
 # One block of a sparse matrix's columns, in CSR form: (indptr, indices, data, width).
 Block = tuple[np.ndarray, np.ndarray, np.ndarray, int]
@@ -68,7 +83,7 @@ class LinearProba:
         if sum(block[3] for block in blocks) != by_column.shape[0]:
             raise ValueError(f"blocks of {sum(block[3] for block in blocks)} columns for a model of "
                              f"{by_column.shape[0]}")
-        if _csr_matvecs is None:  # pragma: no cover
+        if _csr_matvecs is None:
             import scipy.sparse as sp
 
             joined = sp.hstack([sp.csr_matrix((data, indices, indptr), shape=(n_rows, width))

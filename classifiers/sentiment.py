@@ -31,11 +31,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-try:  # the routines behind scipy's CSR conversions (see _counts)
-    from scipy.sparse import _sparsetools
-except ImportError:  # pragma: no cover - a scipy that moved them: _counts goes through scipy's methods
-    _sparsetools = None
-
 from classifiers import sentiment_cues as cues
 from classifiers import wordvec
 from classifiers.linear import LinearProba
@@ -357,6 +352,24 @@ def _counts(cols: np.ndarray, lengths: np.ndarray, n_cols: int) -> sp.csr_matrix
     return sp.csr_matrix((data[:kept], indices[:kept], indptr), shape=(n_rows, n_cols))
 
 
+def _private_sparsetools() -> Any:
+    """scipy's private routines behind its CSR conversions, if _counts() still gives what scipy's public
+    methods give with them (checked once on a small batch); None otherwise: _counts() then uses the methods."""
+    global _sparsetools
+    try:
+        from scipy.sparse import _sparsetools as routines
+
+        _sparsetools = routines
+        cols = np.array([4, 1, 4, 0, 2, 2, 2, 5, 1], dtype=np.int64)
+        lengths = np.array([3, 0, 4, 2], dtype=np.int64)
+        fast, slow = _counts(cols, lengths, 6), _counts_by_scipy(cols, lengths, 6)
+        same = all(np.array_equal(getattr(fast, name), getattr(slow, name)) for name in ("indptr", "indices", "data"))
+        _sparsetools = routines if same else None
+    except Exception:  # noqa: BLE001 - any surprise means: do not use them
+        _sparsetools = None
+    return _sparsetools
+
+
 def _counts_by_scipy(cols: np.ndarray, lengths: np.ndarray, n_cols: int) -> sp.csr_matrix:
     """_counts() through scipy's matrix methods."""
     indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -365,6 +378,10 @@ def _counts_by_scipy(cols: np.ndarray, lengths: np.ndarray, n_cols: int) -> sp.c
     matrix = matrix.tocsc().tocsr()
     matrix.sum_duplicates()
     return matrix
+
+
+_sparsetools: Any = None
+_sparsetools = _private_sparsetools()
 
 
 def _flatten(docs: Sequence[list[str]], separator: str | None = None) -> tuple[list[str], np.ndarray]:

@@ -319,3 +319,18 @@ def test_counts_by_scipy_s_routines_are_the_matrix_methods_counts() -> None:
         for name in ("indptr", "indices", "data"):
             assert np.array_equal(getattr(got, name), getattr(want, name))
             assert getattr(got, name).dtype == getattr(want, name).dtype
+
+
+def test_without_scipy_s_private_routines_the_labels_are_the_same(monkeypatch) -> None:
+    """The private scipy routines are checked once at import and replaced by the public methods when they
+    change: the labels, scores and words must be the same either way."""
+    from classifiers import linear
+
+    texts = ["Franchement c'est pas terrible, trop de monde à la gare 😡", "Merci la mairie pour le feu d'artifice !",
+             "Le bus 12 a encore 20 minutes de retard #ligne12", "", "À quelle heure ouvre la piscine ?"]
+    model = SentimentModel.load()
+    fast = model.predict(prepare_many(texts))
+    assert linear._csr_matvecs is not None and sentiment._sparsetools is not None  # this scipy passes the check
+    monkeypatch.setattr(linear, "_csr_matvecs", None)
+    monkeypatch.setattr(sentiment, "_sparsetools", None)
+    assert model.predict(prepare_many(texts)) == fast
