@@ -51,8 +51,6 @@ _NOUN_PHRASE_OPENERS = frozenset({
     "le", "la", "les", "l'", "un", "une", "des", "du", "ce", "cet", "cette", "ces", "mon", "ma", "mes", "ton",
     "ta", "tes", "son", "sa", "ses", "notre", "nos", "votre", "vos", "leur", "leurs",
 })
-# How many folded tokens AbuseDetector remembers as squashing to no gate word (emptied when full).
-BORING_LIMIT = 100_000
 # Model probability needed when the only words found are degrading words aimed at nobody.
 WEAK_ONLY_THRESHOLD = 0.75
 
@@ -171,15 +169,11 @@ def plain_words(folded: list[str]) -> list[str] | None:
         if "*" in folded:
             return None
         keys = list(chain.from_iterable(map(_KEYS.__getitem__, folded)))
-    if not _LETTERS.isdisjoint(folded) and _letter_run(folded):  # seven texts in ten hold no single letter
+    # The letter-run pattern also accepts runs that _squash_slow() does not merge (several separators in
+    # a row): a superset, so no run it merges is missed. Seven texts in ten hold no single letter at all.
+    if not _LETTERS.isdisjoint(folded) and _LETTER_RUN_RE.search("".join(map(_KINDS.__getitem__, folded))):
         return None
     return keys
-
-
-def _letter_run(folded: list[str]) -> bool:
-    """Whether squash() may merge spelled-out letters here. The pattern also accepts runs _squash_slow()
-    does not merge (several separators in a row): a superset, so no run it merges is missed."""
-    return _LETTER_RUN_RE.search("".join(map(_KINDS.__getitem__, folded))) is not None
 
 
 def _squash_slow(prepared: Prepared, wildcard: Any = None) -> tuple[Prepared, list[tuple[int, int]]]:
@@ -386,8 +380,7 @@ class AbuseDetector:
         self.model = model
         threshold = model_threshold if model_threshold is not None else (model or {}).get("threshold", 0.5)
         self.model_threshold = float(threshold)
-        # (lexicon, triggers, gate words, boring tokens) of the lexicon and model in use, see gate().
-        self._gate: tuple[Any, Any, frozenset[str], set[str]] = (None, None, frozenset(), set())
+        self._gate: tuple[Any, frozenset[str]] = (None, frozenset())  # (triggers, gate words) of the model
 
     def gate(self) -> tuple[frozenset[str], frozenset[str]] | None:
         """The words a text must hold for either layer to find anything in it (the lexicon's gate and the
@@ -397,9 +390,9 @@ class AbuseDetector:
         if model is not None and not self.model_threshold > 0:
             return None
         triggers = (model.get("triggers") if model is not None else None) or frozenset()
-        if self._gate[0] is not self.lexicon or self._gate[1] is not triggers:  # built once per model
-            self._gate = (self.lexicon, triggers, self.lexicon.gate | triggers, set())
-        return self._gate[2], triggers
+        if self._gate[0] is not triggers:  # the union is built once per model
+            self._gate = (triggers, self.lexicon.gate | triggers)
+        return self._gate[1], triggers
 
     def quiet(self, words: list[str], gate: frozenset[str], triggers: frozenset[str]) -> bool:
         """Whether a text with these squashed words is certain to give nothing: no lexicon term, threat
@@ -555,26 +548,12 @@ class AbuseDetector:
         # with probability 0 abusive, threshold <= 0, reads every text).
         gate = self.gate()
         gate_words, triggers = gate if gate is not None else (frozenset(), frozenset())
-        # Folded tokens known to squash to no gate word (and not to be "*"): a text made of them only, with
-        # no letter run, is empty without computing its squashed words. Every one went through _ONE_KEY,
-        # so _LETTERS holds those that are single letters.
-        boring = self._gate[3]
         results: list[AbuseResult | None] = []
         pairs: list[tuple[AbuseResult, Prepared]] = []
         for k, prep in enumerate(prepared):
             if gate is not None:
-                folded = prep.folded
-                if not fill and boring.issuperset(folded) and (_LETTERS.isdisjoint(folded) or not _letter_run(folded)):
-                    results.append(None)
-                    continue
-                words = plain_words(folded)
-                if words is not None and gate_words.isdisjoint(words):
-                    if len(boring) >= BORING_LIMIT:  # a long-running daemon sees new words forever
-                        boring.clear()
-                    boring.update(folded)
-                    results.append(AbuseResult(second_person=not _SECOND_PERSON.isdisjoint(words)) if fill else None)
-                    continue
-                if words is not None and self.quiet(words, gate_words, triggers):
+                words = plain_words(prep.folded)
+                if words is not None and (gate_words.isdisjoint(words) or self.quiet(words, gate_words, triggers)):
                     results.append(AbuseResult(second_person=not _SECOND_PERSON.isdisjoint(words)) if fill else None)
                     continue
             pair = self.lexicon_result(prep, aimed[k] if aimed else None)

@@ -109,23 +109,14 @@ def test_findings_are_detect_many_with_none_for_empty_results(texts, detector):
     from classifiers.abuse import AbuseResult
 
     prepared = prepare_many(texts)
+    found = detector.findings(prepared)
     full = detector.detect_many(prepared)
-    for _ in range(2):  # the second time, every empty text's tokens are known to squash to no gate word
-        found = detector.findings(prepared)
-        assert 100 < sum(r is None for r in found) < len(texts)  # an abuse-heavy corpus: a fifth is empty
-        for short, result in zip(found, full, strict=True):
-            if short is None:
-                assert fields(result) == fields(AbuseResult(second_person=result.second_person))
-            else:
-                assert fields(short) == fields(result)
-
-
-def test_known_tokens_still_spell_words_out():
-    detector = AbuseDetector.load()
-    letters = ["c", "o", "n", "a", "r", "d"]
-    assert detector.findings(prepare_many([f"{letter} est là" for letter in letters] + ["- ."])) == [None] * 7
-    spelled = detector.findings(prepare_many(["c o n n a r d", "c.o.n.n.a.r.d", "t'es un c*nard"]))
-    assert all(result is not None and result.abusive for result in spelled)
+    assert 100 < sum(r is None for r in found) < len(texts)  # an abuse-heavy corpus: a fifth is empty
+    for short, result in zip(found, full, strict=True):
+        if short is None:
+            assert fields(result) == fields(AbuseResult(second_person=result.second_person))
+        else:
+            assert fields(short) == fields(result)
 
 
 @pytest.mark.parametrize("rows", [(0, 1), (3, 40), (0, 300)])
