@@ -384,18 +384,12 @@ _sparsetools: Any = None
 _sparsetools = _private_sparsetools()
 
 
-def _flatten(docs: Sequence[list[str]], separator: str | None = None) -> tuple[list[str], np.ndarray]:
-    """Every doc's tokens in one list (with `separator` after each doc) and the doc lengths."""
+def _flatten(docs: Sequence[list[str]]) -> tuple[list[str], np.ndarray]:
+    """Every doc's tokens in one list, and the doc lengths."""
     flat: list[str] = []
     extend = flat.extend
-    if separator is None:
-        for doc in docs:
-            extend(doc)
-    else:
-        append = flat.append
-        for doc in docs:
-            extend(doc)
-            append(separator)
+    for doc in docs:
+        extend(doc)
     return flat, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
 
 
@@ -456,25 +450,10 @@ class _WordIndex:
         return np.concatenate(cols)[order], np.bincount(row_of, minlength=n_docs)
 
     def ids(self, docs: Sequence[list[str]], bigrams: bool) -> tuple[np.ndarray, np.ndarray]:
-        # "" is never a token: it separates docs, so no bigram spans two of them.
-        flat, lengths = _flatten(docs, "")
+        """Column ids of the word keys of every doc (its marked tokens), concatenated, and how many per doc."""
+        flat, lengths = _flatten(docs)
         codes = np.fromiter(map(self.packed.get, flat, repeat(0)), dtype=np.int64, count=len(flat))
-        doc_of = np.repeat(np.arange(len(docs)), lengths + 1)
-        unigram = (codes >> self._SHIFT) - 1
-        found = unigram >= 0
-        rows, cols = [doc_of[found]], [unigram[found]]
-        if bigrams and len(self.pair_codes) and len(codes) > 1:
-            word = (codes & ((1 << self._SHIFT) - 1)) - 1
-            first, second = word[:-1], word[1:]
-            both = (first >= 0) & (second >= 0)
-            wanted = first[both] * self.n_ids + second[both]
-            at = np.minimum(np.searchsorted(self.pair_codes, wanted), len(self.pair_codes) - 1)
-            hit = self.pair_codes[at] == wanted
-            rows.append(doc_of[:-1][both][hit])
-            cols.append(self.pair_cols[at[hit]])
-        row_of = np.concatenate(rows)
-        order = np.argsort(row_of, kind="stable")
-        return np.concatenate(cols)[order], np.bincount(row_of, minlength=len(docs))
+        return self.ids_of_codes(codes, lengths, bigrams)
 
 
 class _GramTable(dict):
