@@ -134,45 +134,20 @@ def hit_text(prep: Prepared, index: int, length: int) -> str:
     return out
 
 
-def _lexicon_row(prep: Prepared, hits: list[tuple[int, float, int]]) -> list[float]:
-    pos = neg = 0.0
-    for _, weight, _ in hits:
-        if weight > 0:
-            pos += weight
-        else:
-            neg -= weight
-    folded = prep.folded
-    exclaim = folded.count("!") + folded.count("!!")
-    question = folded.count("?") + folded.count("??")
-    negations = prep.negated.count(True)
-    log_pos, log_neg = math.log1p(pos), math.log1p(neg)
-    return [
-        log_pos,
-        log_neg,
-        log_pos - log_neg,
-        float(pos > neg),
-        float(neg > pos),
-        min(exclaim, 3) / 3,
-        min(question, 3) / 3,
-        min(negations, 3) / 3,
-        float(bool(prep.hashtags)),
-        float("http" in folded),
-    ]
-
-
 LEXICON_FEATURES = (
     "lex:pos", "lex:neg", "lex:balance", "lex:pos>neg", "lex:neg>pos",
     "punct:!", "punct:?", "negations", "has:hashtag", "has:link",
 )
 
-# Token kinds the lexicon block counts (see _lexicon_row).
+# Token kinds the lexicon block counts (see _lexicon_rows).
 _EXCLAIM, _QUESTION, _LINK = 1, 2, 3
 _TOKEN_KINDS = {"!": _EXCLAIM, "!!": _EXCLAIM, "?": _QUESTION, "??": _QUESTION, "http": _LINK}
 
 
 def _lexicon_rows(prepared: Sequence[Prepared], hits: Sequence[list[tuple[int, float, int]]]) -> np.ndarray:
-    """_lexicon_row() of every text, as one (texts × 10) array, in a few passes over the whole batch instead
-    of a Python function per text. The same floats: the sums add each text's hit weights in their order into
+    """The lexicon block of every text, as one (texts × 10) array (LEXICON_FEATURES: log positive and negative
+    weight sums, their balance and comparison, !, ?, negations capped at 3, has a hashtag, has a link), in a
+    few passes over the whole batch instead of a Python function per text. The same floats: the sums add each text's hit weights in their order into
     0.0 (np.bincount adds one by one, like the loop), logs are math.log1p's, the rest exact arithmetic."""
     n = len(prepared)
     n_hits = np.fromiter(map(len, hits), dtype=np.int64, count=n)
@@ -669,10 +644,6 @@ class SentimentFeatures:
             blocks["vectors"] = wordvec.load().mean_vectors(prepared, found) * cfg.vector_weight
         return blocks, found
 
-    def describer(self, prep: Prepared, hits: list[tuple[int, float, int]] | None = None) -> _Describer:
-        """Maps this text's columns back to readable terms (work done lazily, once per text)."""
-        return _Describer(self, prep, hits)
-
 
 def _sparse(name: str, block: Any) -> sp.csr_matrix:
     """A block of SentimentFeatures.blocks() as the CSR matrix transform() has always given."""
@@ -718,50 +689,14 @@ def _nnz(blocks: dict[str, Any]) -> int:
                else block.nnz for name, block in blocks.items())
 
 
-class _Describer:
-    """Readable terms behind the columns of one text: words as written, lexicon words, never char n-grams."""
-
-    __slots__ = ("features", "prep", "n_word", "n_char", "_hits", "_sorted")
-
-    def __init__(self, features: SentimentFeatures, prep: Prepared,
-                 hits: list[tuple[int, float, int]] | None = None) -> None:
-        """`hits`: the text's lexicon_hits, when the caller already has them."""
-        self.features = features
-        self.prep = prep
-        self.n_word = features.n_word
-        self.n_char = features.n_char
-        self._hits = hits
-        self._sorted: list[tuple[int, float, int]] | None = None
-
-    def terms(self, col: int) -> tuple[str, ...]:
-        features = self.features
-        n_word, n_char = self.n_word, self.n_char
-        if col < n_word:
-            return (features.word_surfaces[col],)
-        if col < n_word + n_char or col >= n_word + n_char + features.n_lexicon:
-            return ()
-        name = LEXICON_FEATURES[col - n_word - n_char]
-        if self._sorted is None:
-            found = self._hits if self._hits is not None else lexicon_hits(self.prep)
-            self._sorted = sorted(found, key=lambda hit: -abs(hit[1]))
-        hits = self._sorted
-        if name in ("lex:pos", "lex:pos>neg"):
-            hits = [h for h in hits if h[1] > 0]
-        elif name in ("lex:neg", "lex:neg>pos"):
-            hits = [h for h in hits if h[1] < 0]
-        elif name != "lex:balance":
-            return ()
-        prep = self.prep
-        return tuple(dict.fromkeys(hit_text(prep, i, length) for i, _, length in hits))
-
-
-# _hit_terms' lists: 0 the positive hits, 1 the negative ones, 2 all (see _Describer.terms).
+# _hit_terms' lists: 0 the positive hits, 1 the negative ones, 2 all, by lexicon sum.
 _HIT_KINDS = {"lex:pos": 0, "lex:pos>neg": 0, "lex:neg": 1, "lex:neg>pos": 1, "lex:balance": 2}
 
 
 def _hit_terms(prep: Prepared, hits: list[tuple[int, float, int]]) -> tuple[tuple[str, ...], ...]:
-    """The readable terms _Describer.terms gives for the positive, negative and all lexicon sums of a text,
-    built at once (each hit written out once, not once per sum a row's candidates name)."""
+    """The readable terms that explain the positive, negative and all lexicon sums of a text: its hits as
+    written, strongest first, each once; built at once (each hit written out once, not once per sum a row's
+    candidates name)."""
     if len(hits) == 1:  # most texts with a hit: no order, no dedupe
         i, weight, length = hits[0]
         term = hit_text(prep, i, length)
@@ -844,7 +779,7 @@ class SentimentModel:
         self._surfaces = np.array(features.word_surfaces, dtype=object)
         self._plain_word = np.zeros(len(self._explainable), dtype=bool)
         self._plain_word[: features.n_word] = [shared[surface] == 1 for surface in features.word_surfaces]
-        # Per column, which of _hit_terms' lists describes it (-1: none), as _Describer.terms reads them.
+        # Per column, which of _hit_terms' lists describes it (-1: none).
         self._lexicon_kinds = [-1] * len(self._explainable)
         if features.config.lexicon:
             start = features.n_word + features.n_char
@@ -1025,7 +960,7 @@ class SentimentModel:
                     terms.append(term)
                 continue
             kind = lexicon_kinds[col]
-            if kind < 0:  # not a lexicon sum: nothing to describe (_Describer.terms gives ())
+            if kind < 0:  # not a lexicon sum that names words: nothing to describe
                 continue
             if row != last_row:
                 last_row = row
