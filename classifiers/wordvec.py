@@ -67,11 +67,14 @@ class WordVectors:
         if len(known) + len(unseen) > KNOWN_LIMIT:
             known = {word: known[word] for word in batch if word in known}
             self._known = known
-        hashes = _hashes_of(unseen)
-        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
-        rows = np.where(self._hashes[at] == hashes, self._rows[at], -1).tolist()
-        known.update(zip(unseen, rows, strict=True))
+        known.update(zip(unseen, self._table_rows(unseen).tolist(), strict=True))
         return known
+
+    def _table_rows(self, words: list[str]) -> np.ndarray:
+        """The table rows of words, -1 for those not in it, found in the sorted hashes."""
+        hashes = _hashes_of(words)
+        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        return np.where(self._hashes[at] == hashes, self._rows[at], -1)
 
     def lookup(self, prepared: Sequence[Prepared]) -> Lookup:
         """The vector rows of each text's content words: (rows, where each text starts, token positions).
@@ -97,11 +100,7 @@ class WordVectors:
         """The table row of one folded word, -1 when it is not in the table; for callers that remember the
         answer themselves (nothing is added to the memo of rows)."""
         row = self._known.get(word)
-        if row is not None:
-            return row
-        hashes = _hashes_of([word])
-        at = min(int(np.searchsorted(self._hashes, hashes[0])), len(self._hashes) - 1)
-        return int(self._rows[at]) if self._hashes[at] == hashes[0] else -1
+        return row if row is not None else int(self._table_rows([word])[0])
 
     def mean_vectors(self, prepared: Sequence[Prepared], found: Lookup | None = None) -> np.ndarray:
         """One l2-normalised row per text: the mean vector of its content words (zeros when none known).
